@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from k0spy.paths import Paths
+if TYPE_CHECKING:  # imported where used: `version`, `--help` and completion never build Paths
+    from k0spy.paths import Paths
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +30,8 @@ class GlobalOptions:
     verbose: bool = False
 
     def paths(self, *, kubelet_root_dir: str | None = None) -> Paths:
+        from k0spy.paths import Paths
+
         return Paths.build(
             self.data_dir,
             run_dir=self.run_dir,
