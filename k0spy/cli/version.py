@@ -12,7 +12,10 @@ from k0spy.pins import COMPONENT_VERSIONS
 
 
 def version_info() -> dict[str, str]:
-    return {"k0spy": __version__, "python": platform.python_version(), **COMPONENT_VERSIONS}
+    from k0spy.assets.payload import describe, locate_bundle  # reads the file's tail only: cheap
+
+    return {"k0spy": __version__, "python": platform.python_version(), **COMPONENT_VERSIONS,
+            "bundle": describe(locate_bundle())}
 
 
 @click.command()
@@ -28,5 +31,5 @@ def version(short: bool, output: str) -> None:
     else:
         width = max(len(name) for name in info)
         for name, value in info.items():
-            click.echo(f"{name + ':':<{width + 1}} v{value}" if name != "python" else
-                       f"{name + ':':<{width + 1}} {value}")
+            prefix = "" if name in ("python", "bundle") else "v"
+            click.echo(f"{name + ':':<{width + 1}} {prefix}{value}")
