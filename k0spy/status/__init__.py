@@ -1,0 +1,1 @@
+"""What an operator sees: the status socket server, its client, metrics and the start-up timeline."""
