@@ -1,0 +1,1 @@
+"""A small asyncio Kubernetes API client: just what k0spy needs (Secrets), over aiohttp."""
