@@ -8,6 +8,10 @@ import pytest
 
 from k0spy.paths import Paths
 
+# Fixture modules shared by several test modules, registered once so that session fixtures (the dev
+# bundle) are built once per run.
+pytest_plugins = ["tests.support.controller", "tests.support.workerrole"]
+
 
 @pytest.fixture
 def paths(tmp_path: Path) -> Paths:

@@ -202,12 +202,18 @@ def args_diff(rendered: Sequence[str], running: Sequence[str]) -> dict[str, list
     return {"added": [a for a in now if a not in before], "removed": [a for a in before if a not in now]}
 
 
-def running_args(pid: int) -> list[str]:
-    """A live child's arguments (without argv[0]) from /proc, for `args_diff`."""
+def running_args(pid: int, binary: str | None = None) -> list[str]:
+    """A live child's arguments from /proc, for `args_diff`.
+
+    Everything up to the binary is dropped: argv[0], and for a script (a `#!` interpreter runs it) the
+    interpreter and its options too.
+    """
     with open(f"/proc/{pid}/cmdline", "rb") as handle:
         data = handle.read()
-    parts = data.removesuffix(b"\0").split(b"\0")
-    return [os.fsdecode(part) for part in parts[1:]]
+    parts = [os.fsdecode(part) for part in data.removesuffix(b"\0").split(b"\0")]
+    if binary is not None and binary in parts:
+        return parts[parts.index(binary) + 1:]
+    return parts[1:]
 
 
 # --- mechanism: what a spec needs on disk, and the component that runs it ----------------------------------
