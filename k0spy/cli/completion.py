@@ -16,7 +16,7 @@ def completion(shell: str) -> None:
     zsh:  k0spy completion zsh > "${fpath[1]}/_k0spy"
     fish: k0spy completion fish > ~/.config/fish/completions/k0spy.fish
     """
-    from k0spy.cli.main import cli
+    from k0spy.cli.root import cli
 
     comp_cls = get_completion_class(shell)
     assert comp_cls is not None

@@ -1,59 +1,45 @@
-"""The root command: global options, lazy loading of sub-commands, multi-call dispatch, exit codes.
+"""The entry point: the command table, multi-call dispatch, the fast path, and exit codes.
 
-Sub-commands are imported only when invoked, so `k0spy version`, `--help` and shell completion never
-import pydantic, cryptography or aiohttp. This is also the one place that turns exceptions into exit
-codes: library code raises `K0spyError` and friends and never exits.
+Sub-commands are imported only when invoked (the click group lives in `k0spy.cli.root`), so `--help` and
+shell completion never import pydantic, cryptography or aiohttp; plain `k0spy version` does not even
+import click (it is answered by `k0spy.cli.versioninfo`, which keeps it faster than a Go CLI's start-up).
+This is also the one place that turns exceptions into exit codes: library code raises `K0spyError` and
+friends and never exits.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from typing import Any
 
-import click
-
-from k0spy.cli.options import common_options
-
 # name -> ("module:attribute", one-line help). A command appears here only once it works. The help
 # line lives here so that `k0spy --help` lists every command without importing any of them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "airgap": ("k0spy.cli.airgap:airgap", "Tools for air-gapped installations (list-images)."),
+    "api": ("k0spy.cli.api:api", "Run the controller join API (reads the runtime config on stdin)."),
+    "token": ("k0spy.cli.token:token", "Create, list and invalidate join tokens."),
+    "backup": ("k0spy.cli.backup:backup", "Back up the running controller, or --verify an archive."),
+    "restore": ("k0spy.cli.restore:restore", "Restore a k0s/k0spy backup onto a stopped node."),
+    "certificates": ("k0spy.cli.certificates:certificates", "Check every certificate under the data dir."),
     "completion": ("k0spy.cli.completion:completion", "Print the shell completion script."),
+    "install": ("k0spy.cli.install:install", "Install k0spy as a systemd or OpenRC service."),
+    "kubectl": ("k0spy.cli.kubectl:kubectl", "Run kubectl with this node's admin kubeconfig."),
+    "kubeconfig": ("k0spy.cli.kubeconfig:kubeconfig", "Create kubeconfigs for the admin or a user."),
     "config": ("k0spy.cli.config:config", "Create and validate k0s.yaml files."),
+    "controller": ("k0spy.cli.controller:controller", "Run the control plane (or show it: --dry-run)."),
+    "ctr": ("k0spy.cli.ctr:ctr", "containerd CLI against k0spy's containerd (namespace k8s.io)."),
+    "reset": ("k0spy.cli.reset:reset", "Remove everything k0spy put on this node (--dry-run lists it)."),
+    "start": ("k0spy.cli.service:start", "Start the installed k0spy service."),
+    "status": ("k0spy.cli.status:status", "Show the running daemon's status, components and timeline."),
+    "stop": ("k0spy.cli.service:stop", "Stop the installed k0spy service."),
     "sysinfo": ("k0spy.cli.sysinfo:sysinfo", "Run the pre-flight probes and show the results."),
     "version": ("k0spy.cli.version:version", "Print the k0spy and component versions."),
+    "worker": ("k0spy.cli.worker:worker", "Join as a worker and run containerd and kubelet."),
 }
 
 # argv[0] names that make k0spy behave as `k0spy <name>` (a k0spy- prefix is allowed).
 MULTI_CALL = ("kubectl", "ctr")
-
-
-class LazyGroup(click.Group):
-    """A group whose commands are imported on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        entry = COMMANDS.get(cmd_name)
-        if entry is None:
-            return None
-        module_name, attr = entry[0].split(":")
-        command = getattr(importlib.import_module(module_name), attr)
-        assert isinstance(command, click.Command)
-        return command
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@common_options
-def cli() -> None:
-    """k0spy - Zero Friction Kubernetes, supervised in Python."""
 
 
 def multi_call_argv(argv: list[str]) -> list[str]:
@@ -65,11 +51,25 @@ def multi_call_argv(argv: list[str]) -> list[str]:
     return argv[1:]
 
 
+# Invocations answered without click: exactly these argument lists.
+FAST_PATHS: dict[tuple[str, ...], str] = {("version",): "text", ("version", "--short"): "short",
+                                          ("version", "-s"): "short"}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; exits with the command's code."""
+    args = multi_call_argv(sys.argv if argv is None else ["k0spy", *argv])
+    fast = FAST_PATHS.get(tuple(args))
+    if fast is not None:
+        from k0spy.cli.versioninfo import render
+
+        sys.stdout.write(render(fast))
+        sys.exit(0)
+    import click
+
+    from k0spy.cli.root import cli
     from k0spy.errors import K0spyError
 
-    args = multi_call_argv(sys.argv if argv is None else ["k0spy", *argv])
     try:
         result: Any = cli.main(args=args, prog_name="k0spy", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -1,21 +1,14 @@
-"""`k0spy version`: this release and the component versions it is pinned to."""
+"""`k0spy version`: this release and the component versions it is pinned to.
+
+Plain `k0spy version` never reaches this module (see `FAST_PATHS` in k0spy.cli.main); this is the click
+command for everything else (`-o json`, `--help`, options mixed with global ones).
+"""
 
 from __future__ import annotations
 
-import json
-import platform
-
 import click
 
-from k0spy import __version__
-from k0spy.pins import COMPONENT_VERSIONS
-
-
-def version_info() -> dict[str, str]:
-    from k0spy.assets.payload import describe, locate_bundle  # reads the file's tail only: cheap
-
-    return {"k0spy": __version__, "python": platform.python_version(), **COMPONENT_VERSIONS,
-            "bundle": describe(locate_bundle())}
+from k0spy.cli.versioninfo import render
 
 
 @click.command()
@@ -23,13 +16,4 @@ def version_info() -> dict[str, str]:
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def version(short: bool, output: str) -> None:
     """Print the k0spy version and the pinned component versions."""
-    info = version_info()
-    if short:
-        click.echo(f"v{__version__}")
-    elif output == "json":
-        click.echo(json.dumps(info, indent=2))
-    else:
-        width = max(len(name) for name in info)
-        for name, value in info.items():
-            prefix = "" if name in ("python", "bundle") else "v"
-            click.echo(f"{name + ':':<{width + 1}} {prefix}{value}")
+    click.echo(render("short" if short else output), nl=False)
