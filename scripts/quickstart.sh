@@ -41,6 +41,13 @@ chmod 755 "$data_dir"
 run_dir=${K0SPY_RUN_DIR:-$data_dir/run}
 etc_dir=${K0SPY_ETC_DIR:-$data_dir/etc}
 echo "quickstart: data dir $data_dir, run dir $run_dir, config dir $etc_dir"
+k0spy=(.venv/bin/k0spy --data-dir "$data_dir" --run-dir "$run_dir" --etc-dir "$etc_dir")
+extra=()
+if ! "${k0spy[@]}" sysinfo >/tmp/k0spy-quickstart-sysinfo.txt 2>&1; then
+  echo "quickstart: this machine fails k0s's worker pre-flight checks (as k0s itself would refuse it):"
+  grep -E "\((rejected|error)" /tmp/k0spy-quickstart-sysinfo.txt | sed 's/^/    /' || true
+  echo "quickstart: continuing with --ignore-pre-flight-checks, since this is a throw-away demo node"
+  extra+=(--ignore-pre-flight-checks)
+fi
 echo "quickstart: in another shell: .venv/bin/k0spy --data-dir $data_dir --run-dir $run_dir status components"
-exec .venv/bin/k0spy --data-dir "$data_dir" --run-dir "$run_dir" --etc-dir "$etc_dir" \
-  controller --single --enable-worker "$@"
+exec "${k0spy[@]}" controller --single --enable-worker "${extra[@]}" "$@"
