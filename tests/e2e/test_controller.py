@@ -190,3 +190,42 @@ def test_second_controller_on_the_same_data_dir_is_refused(make_node) -> None:
     assert again.returncode == 1
     assert "another k0spy process is still running" in again.stderr + again.stdout
     assert node.stop() == 0
+
+
+def test_external_etcd_runs_no_storage_process_and_stores_in_it(make_node, tmp_path: Path) -> None:
+    from tests.support.doubles import start_etcd, stop_process
+    from tests.support.doubles_pki import make_pki
+
+    ext_pki = make_pki(tmp_path / "ext-pki")
+    etcd = start_etcd(tmp_path / "ext-etcd", ext_pki)
+    try:
+        node: Node = make_node(extra={"storage": {"type": "etcd", "etcd": {"externalCluster": {
+            "endpoints": [etcd.url], "etcdPrefix": "k0spy-ext",
+            "caFile": ext_pki.path("etcd/ca.crt"),
+            "clientCertFile": ext_pki.path("apiserver-etcd-client.crt"),
+            "clientKeyFile": ext_pki.path("apiserver-etcd-client.key")}}}})
+        node.start()
+        node.wait_ready()
+        assert "etcd" not in components(node)
+        assert not (node.data / "pki" / "etcd").exists()
+        made = node.k0spy("kubectl", "create", "namespace", "ext-test")
+        assert made.returncode == 0, made.stderr
+        import base64
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=ext_pki.path("etcd/ca.crt"))
+        ctx.load_cert_chain(ext_pki.path("apiserver-etcd-client.crt"),
+                            ext_pki.path("apiserver-etcd-client.key"))
+        body = json.dumps({"key": base64.b64encode(b"\0").decode(),
+                           "range_end": base64.b64encode(b"\0").decode(), "keys_only": True})
+        import urllib.request
+
+        with urllib.request.urlopen(urllib.request.Request(etcd.url + "/v3/kv/range", data=body.encode()),
+                                    context=ctx, timeout=5) as resp:
+            keys = [base64.b64decode(kv["key"]) for kv in json.loads(resp.read()).get("kvs", [])]
+        # --etcd-prefix=k0spy-ext: every object the apiserver stored is under the prefix
+        assert keys and all(key.lstrip(b"/").startswith(b"k0spy-ext/") for key in keys), keys
+        assert any(key.endswith(b"/namespaces/ext-test") for key in keys), keys
+        assert node.stop() == 0
+    finally:
+        stop_process(etcd.proc)
