@@ -1,7 +1,7 @@
 """Renewal without a restart, the pure part: which leaves are due, which components must restart.
 
 k0s renews leaves only when k0s restarts, so a controller that runs for a year lets them expire (k0s
-issue 7812). The daemon (wired in a later issue) calls `due_for_renewal` periodically with the expiries it
+issue 7812). The daemon's `k0spy.pki.renewer.CertRenewer` calls `due_for_renewal` with the expiries it
 reads, `ensure.renew_leaves` for the due names, and restarts `components_to_restart(names)` one at a
 time. Everything here but `read_expiries` is pure and tested without a clock.
 """

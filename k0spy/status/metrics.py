@@ -79,9 +79,28 @@ def render_metrics(components: list[dict[str, Any]], timeline: dict[str, Any]) -
             start_d.labels(name).set(row["spawned"] - row["start"])
         if "start" in row and "ready" in row:
             ready_d.labels(name).set(row["ready"] - row["start"])
+    for comp in components:
+        if isinstance(comp.get("renewal"), dict):
+            _renewal_metrics(registry, comp["renewal"])
     Gauge("k0spy_daemon_cpu_percent", "CPU% of the daemon since the last scrape", registry=registry).set(
         _daemon_cpu())
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def _renewal_metrics(registry: Any, renewal: dict[str, Any]) -> None:
+    """Certificate renewal without a restart (the cert-renewer row): renewals per leaf, earliest expiry."""
+    from prometheus_client import Counter, Gauge
+
+    renewals = Counter("k0spy_certificate_renewals", "Leaf certificates renewed while the daemon ran",
+                       ["certificate"], registry=registry)
+    for name, count in sorted(renewal.get("renewals", {}).items()):
+        renewals.labels(name).inc(count)
+    if renewal.get("earliestExpiry") is not None:
+        Gauge("k0spy_certificate_expiry_timestamp_seconds", "Not-after of the leaf that expires first",
+              registry=registry).set(renewal["earliestExpiry"])
+    if renewal.get("nextCheck") is not None:
+        Gauge("k0spy_certificate_renewal_next_check_timestamp_seconds", "When the next renewal check runs",
+              registry=registry).set(renewal["nextCheck"])
 
 
 _SELF: psutil.Process | None = None

@@ -96,8 +96,12 @@ class StatusServer:
         rows = []
         for comp in self.components():
             status = getattr(comp, "status", None)
-            rows.append(component_row(comp.name, status() if callable(status) else None, self.sampler, now,
-                                      has_process=callable(status)))
+            row = component_row(comp.name, status() if callable(status) else None, self.sampler, now,
+                                has_process=callable(status))
+            details = getattr(comp, "details", None)  # a component's own fields (cert-renewer's last run)
+            if callable(details):
+                row.update(details())
+            rows.append(row)
         self.sampler.forget_except({r["pid"] for r in rows if r.get("pid")})
         return rows
 
