@@ -8,6 +8,7 @@ aiohttp at import time: `k0spy --help` imports this module's click command only 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +48,8 @@ def build_request(*, single: bool, enable_worker: bool, disable_components: tupl
                   kcm_extra_args: str,
                   api_server_stop_timeout: str | None, no_taints: bool, init_only: bool,
                   ignore_pre_flight_checks: bool, feature_gates: tuple[str, ...], bundle: str | None,
-                  konnectivity_health_port: int, **worker_flags: Any) -> tuple[ControllerRequest, list[str]]:
+                  konnectivity_health_port: int, cert_renewal_window: str = "720h",
+                  **worker_flags: Any) -> tuple[ControllerRequest, list[str]]:
     """Validate the flags and load the config; returns the request and the config's warnings."""
     from k0spy.cli.worker import worker_options
     from k0spy.components.render import ControllerOptions
@@ -71,8 +73,9 @@ def build_request(*, single: bool, enable_worker: bool, disable_components: tupl
     facts = {"konnectivity_health_port": konnectivity_health_port}
     worker = worker_options(logging=logging, ignore_pre_flight_checks=ignore_pre_flight_checks,
                             **worker_flags)
-    return ControllerRequest(loaded.config, paths, opts, Path(bundle) if bundle else None, facts,
-                             worker), warnings
+    return ControllerRequest(loaded.config, paths, opts, Path(bundle) if bundle else None, facts, worker,
+                             cert_renewal_window=_duration(cert_renewal_window, "cert-renewal-window")
+                             ), warnings
 
 
 def print_dry_run(req: ControllerRequest, output: str) -> None:
@@ -135,13 +138,14 @@ def running_child_args(paths: Paths, spec: ComponentSpec) -> list[str] | None:
         return None
 
 
-def run_controller(req: ControllerRequest, argv: list[str], ready_timeout: float) -> int:
-    """Pre-flight, then the daemon (or, with --init-only, the preparation alone)."""
+def run_controller(req: ControllerRequest, argv: list[str], ready_timeout: float,
+                   read_token: Callable[[], str | None] = lambda: None) -> int:
+    """Pre-flight, then the daemon (or, with --init-only, the preparation alone); joins when needed."""
     import asyncio
 
     from k0spy import __version__, daemon
     from k0spy.roles.controller import make_base_dirs, prepare_node
-    from k0spy.roles.worker import build_controller_node
+    from k0spy.roles.join import build_joining_controller, join_cluster
     from k0spy.runtime import runtime_lock
     from k0spy.status.server import StatusInfo
     from k0spy.sysinfo.runner import preflight
@@ -152,24 +156,27 @@ def run_controller(req: ControllerRequest, argv: list[str], ready_timeout: float
     if req.opts.init_only:
         make_base_dirs(req.paths)
         with runtime_lock(req.paths, node_config):
-            asyncio.run(_init_only(req, prepare_node))
+            asyncio.run(_init_only(req, prepare_node, join_cluster, read_token))
         return 0
     info = StatusInfo(version=__version__, role="controller", k0s_vars=req.paths.as_k0s_vars(), args=argv,
                       single_node=req.opts.single, cluster_config=node_config,
                       workloads=req.opts.enable_worker)
     make_base_dirs(req.paths)
     return daemon.run(req.paths, [], info, node_config=node_config, ready_timeout=ready_timeout,
-                      prepare=lambda timeline: build_controller_node(req, timeline))
+                      prepare=lambda timeline: build_joining_controller(req, read_token, timeline))
 
 
-async def _init_only(req: ControllerRequest, prepare_node: Any) -> None:
+async def _init_only(req: ControllerRequest, prepare_node: Any, join: Any, read_token: Any) -> None:
     from k0spy.components.render import prepare
 
-    for spec in await prepare_node(req):
+    for spec in await prepare_node(await join(req, read_token)):
         prepare(spec)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("join_token", required=False, metavar="[JOIN_TOKEN]")
+@click.option("--token-file", default=None, metavar="FILE",
+              help="Path to the file containing the controller join token.")
 @click.option("--single", is_flag=True,
               help="Single node: kine (SQLite) storage, no konnectivity (implies --enable-worker).")
 @click.option("--enable-worker", is_flag=True,
@@ -194,18 +201,30 @@ async def _init_only(req: ControllerRequest, prepare_node: Any) -> None:
 @click.option("--konnectivity-health-port", type=click.IntRange(1, 65535), default=8092, show_default=True,
               help="konnectivity-server's health port (k0spy addition: k0s fixes it at 8092; change it to "
               "run several controllers on one host).")
+@click.option("--cert-renewal-window", default="720h", show_default=True, metavar="DURATION",
+              help="While running, renew a leaf certificate that expires within this window and restart "
+              "only the components that read it.")
 @click.option("--dry-run", is_flag=True, help="Print what would run; write and start nothing.")
 @click.option("-o", "--output", type=click.Choice(["json", "yaml"]), default="json", show_default=True,
               help="Output format of --dry-run.")
 @worker_flags
 @common_options
-def controller(dry_run: bool, output: str, ready_timeout: str, **flags: Any) -> int:
-    """Run the controller: storage, kube-apiserver, konnectivity, scheduler and controller-manager."""
+def controller(dry_run: bool, output: str, ready_timeout: str, join_token: str | None, token_file: str | None,
+               **flags: Any) -> int:
+    """Run the controller: storage, kube-apiserver, konnectivity, scheduler and controller-manager.
+
+    To add a controller to a cluster, give it a controller token (`k0spy token create --role controller`
+    on a running controller) as the argument, with --token-file or in K0S_TOKEN (exactly one source).
+    """
+    from k0spy.roles.join import redact_token_args, token_reader
+
     configure_logging(daemon=not dry_run)
+    read_token = token_reader(join_token, token_file)
     req, warnings = build_request(**flags)
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
     if dry_run:
         print_dry_run(req, output)
         return 0
-    return run_controller(req, sys.argv[1:], _duration(ready_timeout, "ready-timeout") or 120.0)
+    return run_controller(req, redact_token_args(sys.argv[1:], join_token),
+                          _duration(ready_timeout, "ready-timeout") or 120.0, read_token)

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "airgap": ("k0spy.cli.airgap:airgap", "Tools for air-gapped installations (list-images)."),
     "api": ("k0spy.cli.api:api", "Run the controller join API (reads the runtime config on stdin)."),
     "token": ("k0spy.cli.token:token", "Create, list and invalidate join tokens."),
+    "etcd": ("k0spy.cli.etcd:etcd", "List the etcd members or remove one (leave)."),
     "backup": ("k0spy.cli.backup:backup", "Back up the running controller, or --verify an archive."),
     "restore": ("k0spy.cli.restore:restore", "Restore a k0s/k0spy backup onto a stopped node."),
     "certificates": ("k0spy.cli.certificates:certificates", "Check every certificate under the data dir."),

@@ -50,6 +50,7 @@ class ControllerRequest:
     bundle: Path | None = None
     facts_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     worker: Any = None  # k0spy.roles.worker.WorkerOptions of the embedded worker (--enable-worker/--single)
+    cert_renewal_window: float | None = None  # seconds (--cert-renewal-window); None: 30 days
 
     @property
     def storage(self) -> str:
@@ -189,7 +190,23 @@ async def build_controller(req: ControllerRequest, timeline: Timeline | None = N
         for spec in specs:
             prepare(spec)
     components: list[Component] = [build_component(spec, req.paths) for spec in specs]
-    return with_worker_config(req, components)
+    from k0spy.roles.join import with_join_components
+
+    components = with_join_components(req, with_worker_config(req, components))
+    return [*components, cert_renewer(req, components)]
+
+
+def cert_renewer(req: ControllerRequest, components: list[Component]) -> Component:
+    """Renewal without a restart goes last: it restarts the components above when their leaves renew."""
+    import datetime as dt
+
+    from k0spy.pki.renew import DEFAULT_RENEW_WINDOW
+    from k0spy.pki.renewer import CertRenewer
+
+    window = DEFAULT_RENEW_WINDOW if req.cert_renewal_window is None else dt.timedelta(
+        seconds=req.cert_renewal_window)
+    targets = list(components)
+    return CertRenewer(req.paths, req.pki_settings(), lambda: targets, window=window)
 
 
 def with_worker_config(req: ControllerRequest, components: list[Component]) -> list[Component]:

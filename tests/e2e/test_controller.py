@@ -18,9 +18,12 @@ from cryptography import x509
 from tests.support.controller import Node
 from tests.support.net import free_port as node_port
 
-CONTROL_PLANE = ["etcd", "konnectivity", "kube-apiserver", "worker-config", "kube-scheduler",
-                 "kube-controller-manager"]
-PROCESSES = [name for name in CONTROL_PLANE if name != "worker-config"]
+CONTROL_PLANE = ["etcd", "konnectivity", "kube-apiserver", "worker-config", "k0s-control-api",
+                 "kube-scheduler", "kube-controller-manager", "etcd-learner-promoter", "cert-renewer"]
+NOT_PROCESSES = ("worker-config", "etcd-learner-promoter", "cert-renewer")
+PROCESSES = [name for name in CONTROL_PLANE if name not in NOT_PROCESSES]
+# what --dry-run shows: the rendered control plane (the k0s-api child re-executes k0spy itself)
+RENDERED = [name for name in PROCESSES if name != "k0s-control-api"]
 
 
 def components(node: Node) -> dict[str, dict[str, object]]:
@@ -62,7 +65,7 @@ def test_kine_storage_keeps_objects_in_its_sqlite_file(make_node) -> None:
         "kine": {"extraArgs": {"metrics-bind-address": f"127.0.0.1:{node_port()}"}}}})
     node.start()
     node.wait_ready()
-    assert [name for name in components(node) if name != "worker-config"] == [
+    assert [name for name in components(node) if name not in NOT_PROCESSES] == [
         "kine", "konnectivity", "kube-apiserver", "kube-scheduler", "kube-controller-manager"]
     created = node.k0spy("kubectl", "create", "namespace", "kine-test")
     assert created.returncode == 0, created.stderr
@@ -116,7 +119,7 @@ def test_dry_run_writes_nothing_then_shows_the_difference_with_the_running_child
     shown = node.k0spy(*node.controller_args(), "--dry-run")
     assert shown.returncode == 0, shown.stderr
     docs = json.loads(shown.stdout)
-    assert [d["name"] for d in docs] == PROCESSES
+    assert [d["name"] for d in docs] == RENDERED
     assert {"name", "binary", "args", "user", "files"} <= set(docs[0])
     assert not node.data.exists()
 
@@ -164,7 +167,7 @@ def test_component_that_never_becomes_ready_fails_the_start_and_stops_the_rest(m
     assert "kube-scheduler" in result.stdout and "ready" in result.stdout
     stopped = [json.loads(line)["component"] for line in result.stdout.splitlines()
                if '"process.stopped"' in line]
-    assert stopped == ["kube-scheduler", "kube-apiserver", "konnectivity", "etcd"]
+    assert stopped == ["kube-scheduler", "k0s-control-api", "kube-apiserver", "konnectivity", "etcd"]
     assert_nothing_left(node)
 
 

@@ -1,0 +1,1 @@
+"""Talking to the etcd this controller runs: membership listing and removal."""
