@@ -20,6 +20,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
+from k0spy import protowire
 from k0spy.components.base import NotReady
 from k0spy.components.flags import ProbeSpec
 
@@ -136,75 +137,27 @@ class EtcdWireError(Exception):
     """An etcd gRPC call failed or answered something unexpected."""
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _int_field(number: int, value: int) -> bytes:
-    return _varint(number << 3) + _varint(value)
-
-
-def _bytes_field(number: int, value: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(value)) + value
-
-
 def decode_message(data: bytes) -> dict[int, list[int | bytes]]:
-    """Protobuf wire format -> {field number: [values]} (varints as int, length-delimited as bytes)."""
-    fields: dict[int, list[int | bytes]] = {}
-    pos = 0
-
-    def varint() -> int:
-        nonlocal pos
-        shift = result = 0
-        while True:
-            if pos >= len(data):
-                raise EtcdWireError("truncated protobuf message")
-            byte = data[pos]
-            pos += 1
-            result |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                return result
-
-    while pos < len(data):
-        key = varint()
-        number, wire = key >> 3, key & 7
-        value: int | bytes
-        if wire == 0:
-            value = varint()
-        elif wire == 2:
-            size = varint()
-            value, pos = data[pos:pos + size], pos + size
-        elif wire in (1, 5):
-            width = 8 if wire == 1 else 4
-            value, pos = int.from_bytes(data[pos:pos + width], "little"), pos + width
-        else:
-            raise EtcdWireError(f"unsupported protobuf wire type {wire}")
-        fields.setdefault(number, []).append(value)
-    return fields
+    try:
+        return protowire.decode_message(data)
+    except ValueError as err:
+        raise EtcdWireError(str(err)) from err
 
 
 def lease_grant_request(ttl: int) -> bytes:
-    return _int_field(1, ttl)  # LeaseGrantRequest.TTL
+    return protowire.encode_int(1, ttl)  # LeaseGrantRequest.TTL
 
 
 def create_txn_request(key: bytes, value: bytes, lease: int) -> bytes:
     """Txn(If(ModRevision(key) == 0)).Then(Put(key, value, lease)): the form kine implements."""
-    compare = _int_field(2, 2) + _bytes_field(3, key) + _int_field(6, 0)  # target MOD, mod_revision 0
-    put = _bytes_field(1, key) + _bytes_field(2, value) + _int_field(3, lease)
-    return _bytes_field(1, compare) + _bytes_field(2, _bytes_field(2, put))
+    num, byt = protowire.encode_int, protowire.encode_bytes
+    compare = num(2, 2) + byt(3, key) + num(6, 0)  # target MOD, key, mod_revision 0
+    put = byt(1, key) + byt(2, value) + num(3, lease)
+    return byt(1, compare) + byt(2, byt(2, put))
 
 
 def range_request(key: bytes) -> bytes:
-    return _bytes_field(1, key)
+    return protowire.encode_bytes(1, key)
 
 
 def range_values(response: bytes) -> list[bytes]:

@@ -16,69 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from k0spy.protowire import decode_fields, encode_string, encode_varint
+
 CRI_VERSION = "/runtime.v1.RuntimeService/Version"
 CRI_STATUS = "/runtime.v1.RuntimeService/Status"
 IMAGES_LIST = "/containerd.services.images.v1.Images/List"
 NAMESPACE_HEADER = "containerd-namespace"
-
-Fields = list[tuple[int, int | bytes]]
-
-
-# --- protobuf wire format ----------------------------------------------------------------------------------
-def read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    """(value, next position); a truncated varint ends at the end of the data."""
-    shift = result = 0
-    while pos < len(data):
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-    return result, pos
-
-
-def decode_fields(data: bytes) -> Fields:
-    """Every top-level (field number, value) of a message: ints for varints, bytes for the rest."""
-    out: Fields = []
-    pos = 0
-    while pos < len(data):
-        key, pos = read_varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = read_varint(data, pos)
-            out.append((number, value))
-        elif wire == 2:
-            length, pos = read_varint(data, pos)
-            out.append((number, data[pos:pos + length]))
-            pos += length
-        elif wire == 1:
-            out.append((number, data[pos:pos + 8]))
-            pos += 8
-        elif wire == 5:
-            out.append((number, data[pos:pos + 4]))
-            pos += 4
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
-    return out
-
-
-def encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def encode_string(number: int, value: str) -> bytes:
-    data = value.encode()
-    return encode_varint(number << 3 | 2) + encode_varint(len(data)) + data
-
 
 def _text(value: int | bytes) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from k0spy import protowire as pw
 from k0spy.components.containerd import containerd_args, render_config
 from k0spy.paths import Paths
 from k0spy.worker import grpcraw as g
@@ -67,7 +68,7 @@ async def test_same_answers_as_grpcio(runtime: Paths) -> None:
     mine = g.parse_status_info(await g.unary(sock, g.CRI_STATUS, verbose))
     assert set(mine) == set(g.parse_status_info(await with_grpcio(sock, g.CRI_STATUS, verbose)))
     assert '"sandboxImage":"example.com/pause:1"' in mine["config"]
-    request = g.encode_string(1, 'name=="docker.io/k0spy/h2:1"')
+    request = pw.encode_string(1, 'name=="docker.io/k0spy/h2:1"')
     images = g.parse_images(await g.unary(sock, g.IMAGES_LIST, request, namespace="k8s.io"))
     assert images == g.parse_images(await with_grpcio(sock, g.IMAGES_LIST, request, "k8s.io"))
     assert [i.name for i in images] == ["docker.io/k0spy/h2:1"] and images[0].labels["x"] == '{"a,b":1}'

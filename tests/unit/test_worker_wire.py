@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from k0spy import protowire as pw
 from k0spy.cli.ctr import ctr_argv
 from k0spy.worker import grpcraw as g
 from k0spy.worker import h2grpc as h
 
 
 def ld(number: int, payload: bytes) -> bytes:
-    return g.encode_varint(number << 3 | 2) + g.encode_varint(len(payload)) + payload
+    return pw.encode_varint(number << 3 | 2) + pw.encode_varint(len(payload)) + payload
 
 
 def vi(number: int, value: int) -> bytes:
-    return g.encode_varint(number << 3) + g.encode_varint(value)
+    return pw.encode_varint(number << 3) + pw.encode_varint(value)
 
 
 def test_varints() -> None:
     for value in (0, 1, 127, 128, 300, 2**35 + 7):
-        assert g.read_varint(g.encode_varint(value), 0) == (value, len(g.encode_varint(value)))
-    assert g.encode_varint(300) == b"\xac\x02"
+        assert pw.read_varint(pw.encode_varint(value), 0) == (value, len(pw.encode_varint(value)))
+    assert pw.encode_varint(300) == b"\xac\x02"
 
 
 def test_version_reply() -> None:
@@ -45,7 +46,7 @@ def test_images_reply_with_labels_and_unknown_fields() -> None:
     reply = ld(1, image) + ld(1, ld(1, b"b:2"))
     assert g.parse_images(reply) == [g.Image("docker.io/library/a:1", {"k1": '{"/a,b":"t"}', "k2": ""}),
                                      g.Image("b:2", {})]
-    fixed = g.decode_fields(b"\x0d\x01\x02\x03\x04\x11" + bytes(8))
+    fixed = pw.decode_fields(b"\x0d\x01\x02\x03\x04\x11" + bytes(8))
     assert fixed == [(1, b"\x01\x02\x03\x04"), (2, bytes(8))]
 
 
