@@ -73,6 +73,20 @@ def node_config(ports: dict[str, int], *, storage: str = "etcd", extra: dict[str
     return {"apiVersion": "k0s.k0sproject.io/v1beta1", "kind": "ClusterConfig", "spec": spec}
 
 
+def stop_daemon(proc: subprocess.Popen[bytes] | None, timeout: float) -> int:
+    """SIGTERM a daemon started in its own session and wait; SIGKILL its group if it does not stop."""
+    if proc is None:
+        return 0
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode
+
+
 @dataclass
 class Node:
     """One controller's directories, config, ports and (while running) process."""
@@ -149,16 +163,7 @@ class Node:
         return out
 
     def stop(self, timeout: float = 60) -> int:
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        code = self.proc.returncode
+        code = stop_daemon(self.proc, timeout)
         self.proc = None
         return code
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.controller import PORT_NAMES, Node, free_ports, node_config
+from tests.support.controller import PORT_NAMES, Node, free_ports, node_config, stop_daemon
 from tests.support.worker import remove_new_shim_sockets, shim_sockets
 
 
@@ -191,16 +191,7 @@ class WorkerNode:
         return "\n".join(self.current_log().splitlines()[-lines:])
 
     def stop(self, timeout: float = 30) -> int:
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        code = self.proc.returncode
+        code = stop_daemon(self.proc, timeout)
         self.proc = None
         return code
 
