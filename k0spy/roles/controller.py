@@ -183,6 +183,7 @@ async def prepare_node(req: ControllerRequest, timeline: Timeline | None = None)
 async def build_controller(req: ControllerRequest, timeline: Timeline | None = None) -> list[Component]:
     """Prepare the node and return the control-plane components in start order."""
     from k0spy.components.render import build_component, prepare
+    from k0spy.roles.join import with_join_components
 
     specs = await prepare_node(req, timeline)
     check_listeners(req.paths, specs)
@@ -190,8 +191,6 @@ async def build_controller(req: ControllerRequest, timeline: Timeline | None = N
         for spec in specs:
             prepare(spec)
     components: list[Component] = [build_component(spec, req.paths) for spec in specs]
-    from k0spy.roles.join import with_join_components
-
     components = with_join_components(req, with_worker_config(req, components))
     return [*components, cert_renewer(req, components)]
 
