@@ -254,7 +254,7 @@ async def _join_once(joinbed: JoinBed, base: Path, index: int) -> float:
 
 
 LABELS = {
-    "k0spy": "`k0spy api`, GET /v1beta1/ca, valid controller token (Secret reads shared)",
+    "k0spy": "`k0spy api`, GET /v1beta1/ca, valid controller token (watch-backed Secret cache)",
     "k0spy-401": "`k0spy api`, no token (401 before any lookup)",
     "nginx": "nginx-light 1.22, 1 worker, static file",
     "nginx2": "nginx-light 1.22, 2 workers, static file",

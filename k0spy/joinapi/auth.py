@@ -4,13 +4,19 @@ Order of checks: the header must be `Bearer <id>.<secret>` in the bootstrap-toke
 lookup happens (a malformed token never costs an API call); then the Secret is read; it must parse, be
 unexpired, hold the same secret (compared in constant time) and carry the usage, new or legacy key.
 
-Caching, and why it is safe. No decision is ever cached, and no Secret is reused across requests that
-arrived at different times: every request is decided on a read of its Secret that *started after the
-request arrived*. What is shared is the read itself: while a read for a token id is in flight (or
-spaced, see FreshReader.spacing), requests for the same id queue for the next read, which serves all of
-them. A deleted (invalidated) token is therefore refused by every request that arrives after the DELETE
-returned, exactly as without any sharing, while a flood of joiners costs the API server a bounded
-number of reads instead of one per request. Unknown ids leave no state behind once idle.
+Where the Secret comes from. With a SecretCache (secretcache.py, a LIST+WATCH informer as
+kube-apiserver's own bootstrap authenticator uses), a request is decided on the Secret the cache holds
+*now*; no decision is ever cached, and expiry is checked against the request's time. While the cache is
+not synced (before its first LIST, or from a broken watch until the relist completes), and for ids it
+does not hold, the Secret is read directly, so a stale cache never accepts a revoked token; the only
+window after a revocation is the delivery of the DELETED event on a live watch (milliseconds).
+
+Direct reads and why their sharing is safe: every request is decided on a read of its Secret that
+*started after the request arrived*. What is shared is the read itself: while a read for a token id is
+in flight (or spaced, see FreshReader.spacing), requests for the same id queue for the next read, which
+serves all of them. A deleted token is therefore refused by every request that arrives after the DELETE
+returned, while a flood of joiners (or of unknown ids) costs the API server a bounded number of reads
+instead of one per request. Unknown ids leave no state behind once idle.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from k0spy.joinapi.secretcache import SecretCache
 from k0spy.joinapi.token import BOOTSTRAP_TOKEN_RE
-from k0spy.joinapi.tokens import SecretFormatError, parse_token_secret
+from k0spy.joinapi.tokens import BootstrapToken, SecretFormatError, parse_token_secret
 
 SecretDoc = dict[str, Any]
 Fetch = Callable[[str], Awaitable[SecretDoc | None]]
@@ -47,7 +54,13 @@ def token_allows(secret: SecretDoc | None, token_id: str, token_secret: str, usa
         stored = parse_token_secret(secret)
     except SecretFormatError:
         return False
-    if stored.token_id != token_id or stored.expired(now):
+    return stored_allows(stored, token_id, token_secret, usage, now)
+
+
+def stored_allows(stored: BootstrapToken | None, token_id: str, token_secret: str, usage: str,
+                  now: dt.datetime) -> bool:
+    """The decision on an already parsed Secret (None: missing or malformed), at the request's time."""
+    if stored is None or stored.token_id != token_id or stored.expired(now):
         return False
     if not hmac.compare_digest(stored.secret.encode(), token_secret.encode()):
         return False
@@ -134,12 +147,17 @@ class Authenticator:
     usage: str
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     on_error: Callable[[str, BaseException], None] = lambda _id, _err: None
+    cache: SecretCache | None = None
 
     async def allows(self, header: str | None) -> bool:
         parsed = bearer_token(header)
         if parsed is None:
             return False
         token_id, token_secret = parsed
+        if self.cache is not None:
+            known, stored = self.cache.lookup(token_id)
+            if known:
+                return stored_allows(stored, token_id, token_secret, self.usage, self.clock())
         try:
             secret = await self.reader.read(token_id)
         except Exception as err:  # the API is down or broken: refuse, never 500 with details

@@ -33,6 +33,8 @@ from k0spy.log import get_logger
 PREFIX = "/v1beta1"
 USAGE = "controller-join"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CA_FILES = ("ca.key", "ca.crt", "sa.key", "sa.pub")  # in cert_dir, answered as CA_FIELDS
+CA_FIELDS = ("key", "cert", "saKey", "saPub")
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -110,17 +112,26 @@ class JoinHandlers:
         self.files = FileCache()
         self.log = get_logger(component="k0s-api")
         self._etcd_session: aiohttp.ClientSession | None = None
+        self._ca_rendered: tuple[tuple[bytes, ...], bytes] | None = None
 
     async def ca(self, _request: web.Request) -> web.Response:
-        d, read = self.settings.cert_dir, self.files.read
         try:
-            body = {"key": _b64(read(d / "ca.key")), "cert": _b64(read(d / "ca.crt")),
-                    "saKey": _b64(read(d / "sa.key")), "saPub": _b64(read(d / "sa.pub"))}
+            body = self._ca_body()
         except OSError as err:
             self.log.error("ca.read_failed", error=str(err))
             return _error(500, f"reading the CA material: {err.strerror or err}")
         self.log.info("ca.served")
-        return _json(body)
+        return web.Response(body=body, content_type="application/json")
+
+    def _ca_body(self) -> bytes:
+        """The JSON answer, rendered again only when a file changed (FileCache hands back the same
+        bytes object while a file's identity is unchanged; the files are still stat'ed per request)."""
+        contents = tuple(self.files.read(self.settings.cert_dir / name) for name in CA_FILES)
+        cached = self._ca_rendered
+        if cached is None or any(a is not b for a, b in zip(cached[0], contents, strict=True)):
+            body = {field_: _b64(data) for field_, data in zip(CA_FIELDS, contents, strict=True)}
+            cached = self._ca_rendered = (contents, json.dumps(body).encode() + b"\n")
+        return cached[1]
 
     async def _read_member_request(self, request: web.Request) -> tuple[str, str] | web.Response:
         limit = self.settings.limits.max_body

@@ -13,8 +13,10 @@ in admin.conf is never written to disk by k0spy.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +28,8 @@ import aiohttp
 from k0spy.errors import K0spyError
 
 DEFAULT_TIMEOUT = 10.0
+STREAM_GRACE = 15.0  # how much longer than its timeoutSeconds a watch may stay silent
+Items = list[dict[str, Any]]  # (KubeClient.list shadows the builtin inside the class)
 
 
 class KubeApiError(K0spyError):
@@ -120,6 +124,19 @@ def _error_from(status: int, body: Any, what: str) -> KubeApiError:
     return KubeApiError(f"{what}: {message or f'HTTP {status}'}", status=status, reason=str(reason))
 
 
+def _watch_event(line: bytes, what: str) -> tuple[str, dict[str, Any]]:
+    event = json.loads(line)
+    kind = event.get("type") if isinstance(event, dict) else None
+    obj = event.get("object") if isinstance(event, dict) else None
+    if not isinstance(kind, str) or not isinstance(obj, dict):
+        raise KubeApiError(f"{what}: malformed watch event")
+    if kind == "ERROR":
+        code = obj.get("code")
+        raise KubeApiError(f"{what}: {obj.get('message') or 'watch error'}",
+                           status=code if isinstance(code, int) else 0, reason=str(obj.get("reason", "")))
+    return kind, obj
+
+
 class KubeClient:
     """One keep-alive session to one API server; use as `async with KubeClient(creds) as kube`."""
 
@@ -175,11 +192,48 @@ class KubeClient:
         return data
 
     async def list(self, path: str, *, field_selector: str = "", what: str = "") -> list[dict[str, Any]]:
+        return (await self.list_versioned(path, field_selector=field_selector, what=what))[0]
+
+    async def list_versioned(self, path: str, *, field_selector: str = "",
+                             what: str = "") -> tuple[Items, str]:
+        """The items and the list's resourceVersion (where a watch continues from)."""
         params = {"fieldSelector": field_selector} if field_selector else None
         status, data = await self.request("GET", path, params=params, what=what)
         if status != 200 or not isinstance(data, dict):
             raise _error_from(status, data, what or f"listing {path}")
-        return [item for item in data.get("items") or [] if isinstance(item, dict)]
+        version = str((data.get("metadata") or {}).get("resourceVersion") or "")
+        return [item for item in data.get("items") or [] if isinstance(item, dict)], version
+
+    async def watch(self, path: str, resource_version: str, *, field_selector: str = "",
+                    timeout_seconds: int = 300, what: str = "") -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """(type, object) for each event after `resource_version` until the server ends the stream.
+
+        BOOKMARK events are passed on (their object carries only a resourceVersion). An ERROR event (a
+        Status, 410 Gone when the version is too old) and any transport failure raise KubeApiError, so the
+        caller relists; a clean end of the stream (timeoutSeconds) just ends the iteration. A stream
+        silent for `timeout_seconds` + STREAM_GRACE (a dead connection that never saw a reset) fails too.
+        """
+        if self._session is None:
+            raise RuntimeError("KubeClient used outside `async with`")
+        what = what or f"watching {path}"
+        params = {"watch": "1", "resourceVersion": resource_version, "allowWatchBookmarks": "true",
+                  "timeoutSeconds": str(timeout_seconds)}
+        if field_selector:
+            params["fieldSelector"] = field_selector
+        stream_timeout = aiohttp.ClientTimeout(total=None, connect=self._timeout.total,
+                                               sock_read=timeout_seconds + STREAM_GRACE)
+        try:
+            async with self._session.get(self.creds.server + path, params=params,
+                                         timeout=stream_timeout) as resp:
+                if resp.status != 200:
+                    body = await resp.json(content_type=None) if resp.content_length != 0 else None
+                    raise _error_from(resp.status, body, what)
+                async for line in resp.content:
+                    if line.strip():
+                        yield _watch_event(line, what)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+            raise KubeApiError(f"{what}: the watch on {self.creds.server} broke: "
+                               f"{err or type(err).__name__}") from err
 
     async def delete(self, path: str, *, what: str = "") -> bool:
         """True if deleted, False if it was not there."""
