@@ -108,7 +108,8 @@ def plan(opts: ResetOptions) -> list[str]:
     """Everything reset would do, one line each; changes nothing (refuses like reset if k0spy runs)."""
     refuse_if_running(opts.paths)
     lines = containers.describe_plan(opts.paths)
-    lines += [f"user {name}" for name in opts.user_names if users.user_exists(opts.root, name)]
+    lines += [f"user {name}" for name in opts.user_names
+              if users.created_by_install(opts.root, name, opts.paths.data_dir)]
     for init, name in _installed_services(opts):
         lines.append(f"service {name} ({init.kind}, {in_root(opts.root, init.service_file(name))})")
     for mount in _node_mounts(opts.paths):
@@ -146,7 +147,7 @@ def _containers(paths: Paths) -> Callable[[Step], None]:
 
 def _users(opts: ResetOptions) -> Callable[[Step], None]:
     def run(step: Step) -> None:
-        for result in users.delete_users(opts.root, opts.user_names):
+        for result in users.delete_users(opts.root, opts.user_names, opts.paths.data_dir):
             step.lines.append(f"user {result.name}: {result.action} {result.detail}".rstrip())
             step.ok = step.ok and result.action != "failed"
     return run

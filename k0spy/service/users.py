@@ -32,13 +32,33 @@ def controller_users(users: object) -> list[str]:
     return sorted(name for name in names if isinstance(name, str) and name)
 
 
-def user_exists(root: Path, name: str) -> bool:
+def user_home(root: Path, name: str) -> str | None:
+    """The home directory of `name` in the root's /etc/passwd, or None when there is no such user."""
     passwd = in_root(root, "/etc/passwd")
     try:
         lines = passwd.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        return False
-    return any(line.split(":", 1)[0] == name for line in lines)
+        return None
+    for line in lines:
+        fields = line.split(":")
+        if fields[0] == name:
+            return fields[5] if len(fields) > 5 else ""
+    return None
+
+
+def user_exists(root: Path, name: str) -> bool:
+    return user_home(root, name) is not None
+
+
+def created_by_install(root: Path, name: str, data_dir: Path) -> bool:
+    """Whether `name` looks like a user `k0spy install` made: its home is the data dir.
+
+    k0s deletes every user named in installConfig.users on reset, including one that existed before the
+    install (Debian's etcd package creates `etcd`, home /var/lib/etcd): that breaks the package. k0spy
+    creates its users with the data dir as home, so that is the mark it deletes by.
+    """
+    home = user_home(root, name)
+    return home is not None and home.rstrip("/") == str(data_dir).rstrip("/")
 
 
 def nologin_shell(root: Path) -> str:
@@ -95,12 +115,17 @@ def create_users(root: Path, names: Iterable[str], home: Path) -> list[UserResul
     return results
 
 
-def delete_users(root: Path, names: Iterable[str]) -> list[UserResult]:
-    """Delete each existing user; failures are reported, not raised (reset carries on)."""
+def delete_users(root: Path, names: Iterable[str], data_dir: Path) -> list[UserResult]:
+    """Delete each user `k0spy install` created (see `created_by_install`); failures are reported, not
+    raised (reset carries on), and a user that existed before the install is kept with the reason."""
     results = []
     for name in names:
-        if not user_exists(root, name):
+        home = user_home(root, name)
+        if home is None:
             results.append(UserResult(name, "absent"))
+            continue
+        if not created_by_install(root, name, data_dir):
+            results.append(UserResult(name, "kept", f"(home {home or '-'}: not created by k0spy install)"))
             continue
         try:
             ok, detail = _run(_delete_argv(root, name))
