@@ -12,7 +12,6 @@ import asyncio
 import json
 import shutil
 import signal
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,7 +22,10 @@ from k0spy.components import containerd as c
 from k0spy.paths import Paths
 from k0spy.worker import grpcraw
 from tests.support.cli import run_k0spy
-from tests.support.worker import remove_new_shim_sockets, shim_sockets, start_containerd, worker_paths
+from tests.support.worker import (
+    private_worker_paths,
+    start_containerd,
+)
 
 CONTAINERD = shutil.which("containerd") or "/usr/bin/containerd"
 PAUSE = "example.com/k0spy/pause:3.10"
@@ -33,14 +35,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def paths() -> Iterator[Paths]:
-    """Short tmp dirs (a unix socket path holds at most 107 bytes); shim sockets we create are removed."""
-    tmp = Path(tempfile.mkdtemp(prefix="kw", dir="/tmp"))
-    before = shim_sockets()
-    try:
-        yield worker_paths(tmp)
-    finally:
-        remove_new_shim_sockets(before)
-        shutil.rmtree(tmp, ignore_errors=True)
+    with private_worker_paths("kw") as private:
+        yield private
 
 
 @pytest.fixture

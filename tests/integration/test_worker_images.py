@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -23,9 +22,7 @@ from tests.support.cli import run_k0spy
 from tests.support.worker import (
     build_docker_tar,
     build_oci_tar,
-    remove_new_shim_sockets,
-    shim_sockets,
-    worker_paths,
+    private_worker_paths,
 )
 
 pytestmark = pytest.mark.slow
@@ -34,13 +31,8 @@ CONTAINERD = shutil.which("containerd") or "/usr/bin/containerd"
 
 @pytest.fixture
 def paths() -> Iterator[Paths]:
-    tmp = Path(tempfile.mkdtemp(prefix="ki", dir="/tmp"))
-    before = shim_sockets()
-    try:
-        yield worker_paths(tmp)
-    finally:
-        remove_new_shim_sockets(before)
-        shutil.rmtree(tmp, ignore_errors=True)
+    with private_worker_paths("ki") as private:
+        yield private
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ labels and taints k0spy rendered."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +29,11 @@ from tests.support.doubles import (
 )
 from tests.support.doubles_pki import DoublesPki, make_leaf
 from tests.support.net import free_port
-from tests.support.worker import Daemon, remove_new_shim_sockets, shim_sockets, start_containerd, worker_paths
+from tests.support.worker import (
+    Daemon,
+    private_worker_paths,
+    start_containerd,
+)
 
 __all__ = ["apiserver", "doubles_bin", "etcd", "pki", "procs"]
 
@@ -40,13 +43,8 @@ CONTAINERD = shutil.which("containerd") or "/usr/bin/containerd"
 
 @pytest.fixture
 def paths() -> Iterator[Paths]:
-    tmp = Path(tempfile.mkdtemp(prefix="kk", dir="/tmp"))
-    before = shim_sockets()
-    try:
-        yield worker_paths(tmp)
-    finally:
-        remove_new_shim_sockets(before)
-        shutil.rmtree(tmp, ignore_errors=True)
+    with private_worker_paths("kk") as private:
+        yield private
 
 
 @pytest.fixture

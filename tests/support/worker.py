@@ -18,6 +18,7 @@ import signal
 import subprocess
 import tarfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,22 @@ def remove_new_shim_sockets(before: set[str]) -> None:
     for name in shim_sockets() - before:
         with contextlib.suppress(OSError):
             (SHIM_DIR / name).unlink()
+
+
+@contextlib.contextmanager
+def private_worker_paths(prefix: str) -> Iterator[Paths]:
+    """Worker paths under a short new /tmp dir (a unix socket path holds at most 107 bytes); the dir and
+    any containerd shim socket created meanwhile in the shared /run/containerd/s are removed afterwards."""
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    before = shim_sockets()
+    try:
+        yield worker_paths(tmp)
+    finally:
+        remove_new_shim_sockets(before)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def worker_paths(tmp: Path) -> Paths:
