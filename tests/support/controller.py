@@ -73,6 +73,29 @@ def node_config(ports: dict[str, int], *, storage: str = "etcd", extra: dict[str
     return {"apiVersion": "k0s.k0sproject.io/v1beta1", "kind": "ClusterConfig", "spec": spec}
 
 
+def read_log_from(path: Path, offset: int) -> str:
+    """A daemon's log from `offset` on: the output of its latest start only."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read().decode(errors="replace")
+
+
+def wait_daemon_ready(proc: subprocess.Popen[bytes] | None, log: Any, what: str, timeout: float) -> None:
+    """Until `log()` shows daemon.ready; fails with the log's tail if the daemon exits or times out."""
+    def tail() -> str:
+        return "\n".join(log().splitlines()[-40:])
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if '"daemon.ready"' in log():
+            return
+        assert proc is not None
+        if proc.poll() is not None:
+            raise AssertionError(f"{what} exited {proc.returncode}:\n{tail()}")
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not ready after {timeout}s:\n{tail()}")
+
+
 def stop_daemon(proc: subprocess.Popen[bytes] | None, timeout: float) -> int:
     """SIGTERM a daemon started in its own session and wait; SIGKILL its group if it does not stop."""
     if proc is None:
@@ -133,22 +156,11 @@ class Node:
                                          start_new_session=True)
 
     def wait_ready(self, timeout: float = 90) -> None:
-        """Until the daemon logs daemon.ready; fails with the log's tail if it exits or times out."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if '"daemon.ready"' in self.current_log():
-                return
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"controller exited {self.proc.returncode}:\n{self.log_tail()}")
-            time.sleep(0.2)
-        raise AssertionError(f"controller not ready after {timeout}s:\n{self.log_tail()}")
+        wait_daemon_ready(self.proc, self.current_log, "controller", timeout)
 
     def current_log(self) -> str:
         """The log of the latest start only."""
-        with open(self.log_path, "rb") as handle:
-            handle.seek(self.log_offset)
-            return handle.read().decode(errors="replace")
+        return read_log_from(self.log_path, self.log_offset)
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.current_log().splitlines()[-lines:])

@@ -24,7 +24,15 @@ from typing import Any
 
 import pytest
 
-from tests.support.controller import PORT_NAMES, Node, free_ports, node_config, stop_daemon
+from tests.support.controller import (
+    PORT_NAMES,
+    Node,
+    free_ports,
+    node_config,
+    read_log_from,
+    stop_daemon,
+    wait_daemon_ready,
+)
 from tests.support.worker import remove_new_shim_sockets, shim_sockets
 
 
@@ -172,20 +180,10 @@ class WorkerNode:
                               capture_output=True, text=True, timeout=timeout, check=False)
 
     def current_log(self) -> str:
-        with open(self.log_path, "rb") as handle:
-            handle.seek(self.log_offset)
-            return handle.read().decode(errors="replace")
+        return read_log_from(self.log_path, self.log_offset)
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if '"daemon.ready"' in self.current_log():
-                return
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"worker exited {self.proc.returncode}:\n{self.tail()}")
-            time.sleep(0.2)
-        raise AssertionError(f"worker not ready after {timeout}s:\n{self.tail()}")
+        wait_daemon_ready(self.proc, self.current_log, "worker", timeout)
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.current_log().splitlines()[-lines:])
