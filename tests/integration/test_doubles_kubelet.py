@@ -121,10 +121,11 @@ def test_kubelet_registers_and_heartbeats(
     node = api(f"{apiserver.url}/api/v1/nodes/w1", ctx=client_ssl(pki))[1]
     assert node["metadata"]["labels"]["role"] == "worker"
     assert node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("containerd://1.6")
-    lease = api(
+    # the kubelet posts its Node status and its Lease separately: the Lease may land just after Ready
+    lease = wait_until(lambda: (lambda doc: doc if "spec" in doc else None)(api(
         f"{apiserver.url}/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/w1",
         ctx=client_ssl(pki),
-    )[1]
+    )[1]), timeout=5, proc=proc)
     assert lease["spec"]["holderIdentity"] == "w1"
     wait_until(
         lambda: ready_condition(apiserver, pki, "w1")["lastHeartbeatTime"] != first["lastHeartbeatTime"],
