@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from k0spy.paths import Paths
 
 # Fixture modules shared by several test modules, registered once so that session fixtures (the dev
 # bundle) are built once per run.
 pytest_plugins = ["tests.support.controller", "tests.support.workerrole"]
+
+# `.ci/run` selects the "ci" profile: the same examples on every run, so that a CI verdict is about the
+# change under test. A bare `pytest` keeps exploring new random examples; whatever it finds is then pinned
+# with @example next to the property.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.register_profile("soak", max_examples=3000, print_blob=True, deadline=None)
+settings.load_profile(os.environ.get("K0SPY_HYPOTHESIS_PROFILE", "explore"))
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from k0spy.errors import K0spyError
+from k0spy.errors import ConfigError, K0spyError
 
 ROLE_CONTROLLER = "controller"
 ROLE_WORKER = "worker"
@@ -64,7 +64,7 @@ class JoinToken:
 # --- the kubeconfig, as clientcmd.Write prints it ----------------------------------------------------
 _YAML11_NON_STRINGS = re.compile(
     r"""\A(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
-    |null|Null|NULL|~|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0[0-7_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?0b[01_]+
+    |null|Null|NULL|~|<<|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0[0-7_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?0b[01_]+
     |[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+
     |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|)\Z""",
     re.VERBOSE,
@@ -166,14 +166,15 @@ def _named(items: Any, name: str, key: str) -> dict[str, Any] | None:
 
 def parse_token_kubeconfig(data: bytes) -> JoinToken:
     """Server, CA, user name and bearer token of the current (else first) context."""
-    import yaml
+    from k0spy.config.yamlsafe import parse_yaml
 
     def bad(why: str) -> TokenError:
         return TokenError(f"the join token does not hold a usable kubeconfig: {why}", hint=_TOKEN_HINT)
 
+    # Read as go-yaml does (k0s wrote it): PyYAML's own constructors refuse plain `=` and `<<` values.
     try:
-        doc = yaml.safe_load(data)
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        doc = parse_yaml(data, "join token").value
+    except ConfigError as err:
         raise bad(f"not YAML ({err})") from err
     if not isinstance(doc, dict) or not isinstance(doc.get("contexts"), list) or not doc["contexts"]:
         raise bad("no contexts")
