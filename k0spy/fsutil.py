@@ -53,8 +53,12 @@ def atomic_write(
     uid: int | None = None,
     gid: int | None = None,
     mtime: float | None = None,
+    durable: bool = True,
 ) -> None:
     """Replace `path` with `data` atomically, with `mode` (and owner and mtime when given).
+
+    `durable=False` skips the two fsyncs, for files that mean nothing after the machine restarts (pid
+    files): readers still never see a torn file, since the rename is what makes it visible.
 
     The temp file `.<name>.<random>.tmp` lives in the same directory so that the rename is atomic; it
     gets its final mode and owner before the rename, so the content is never visible with looser
@@ -75,7 +79,8 @@ def atomic_write(
             os.fchmod(handle.fileno(), mode)
             if uid is not None or gid is not None:
                 os.fchown(handle.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         if mtime is not None:
             os.utime(tmp, (mtime, mtime))
         os.replace(tmp, path)
@@ -85,7 +90,8 @@ def atomic_write(
         if isinstance(err, OSError) and not str(err).startswith("writing "):
             raise OSError(err.errno, f"writing {path.name} in {directory}: {_describe(err)}") from err
         raise
-    fsync_dir(directory)
+    if durable:
+        fsync_dir(directory)
 
 
 def ensure_dir(path: Path, mode: int, *, uid: int | None = None, gid: int | None = None) -> Path:

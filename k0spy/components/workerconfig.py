@@ -38,6 +38,13 @@ PROFILE_LABEL = "k0s.k0sproject.io/worker-profile"
 RBAC_GROUP = "rbac.authorization.k8s.io"
 APPLY_ATTEMPTS = 20
 APPLY_DELAY = 0.5
+# The API client (aiohttp: about 150 ms of CPU to import) is loaded this long after init, while etcd and
+# kube-apiserver start, instead of when kube-apiserver is ready and the publisher is on the critical path.
+PRELOAD_DELAY = 0.2
+
+
+def preload_api_client() -> None:
+    import k0spy.kube.client  # noqa: F401
 
 
 def common_labels(version: str) -> dict[str, str]:
@@ -175,11 +182,13 @@ class WorkerConfigComponent:
         self.objects: list[dict[str, Any]] = []
         self.applied = False
         self.log = get_logger(component=NAME)
+        self._preload: asyncio.TimerHandle | None = None
 
     async def init(self) -> None:
         from k0spy import __version__
 
         self.objects = build_objects(self.cfg, konnectivity=self.konnectivity, version=__version__)
+        self._preload = asyncio.get_running_loop().call_later(PRELOAD_DELAY, preload_api_client)
 
     async def start(self) -> None:
         from k0spy.kube.client import KubeApiError, KubeClient, credentials_from_kubeconfig
@@ -207,3 +216,5 @@ class WorkerConfigComponent:
 
     async def stop(self) -> None:
         """Nothing runs: the published objects stay, as k0s leaves them."""
+        if self._preload is not None:
+            self._preload.cancel()

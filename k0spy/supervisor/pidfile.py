@@ -40,7 +40,9 @@ def log() -> Any:
 
 
 def write_pid(path: Path, pid: int) -> None:
-    atomic_write(path, f"{pid}\n", PID_FILE_MODE)
+    """Atomic but not fsynced: a pid file is stale after a machine crash anyway, and two fsyncs per
+    spawn cost milliseconds on a busy disk when /run is not a tmpfs."""
+    atomic_write(path, f"{pid}\n", PID_FILE_MODE, durable=False)
 
 
 def read_pid(path: Path) -> int | None:

@@ -48,3 +48,23 @@ def test_exclusive_lock(tmp_path: Path) -> None:
             pass
     assert not lock_is_held(lock)
     assert lock.exists()
+
+
+@pytest.mark.parametrize(("durable", "syncs"), [(True, 2), (False, 0)])
+def test_atomic_write_fsyncs_file_and_dir_unless_not_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool, syncs: int
+) -> None:
+    calls: list[int] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+    target = tmp_path / "x.pid"
+    atomic_write(target, "42\n", 0o644, durable=durable)
+    assert target.read_text() == "42\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert len(calls) == syncs
+    assert [p.name for p in tmp_path.iterdir()] == ["x.pid"]
