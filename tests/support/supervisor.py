@@ -271,6 +271,19 @@ async def until(cond: Any, timeout: float = 10.0, interval: float = 0.01, what: 
         await asyncio.sleep(interval)
 
 
+def all_gone(processes: list[Any]) -> bool:
+    """Every psutil.Process given has exited (a zombie counts: only its parent's reap is left)."""
+    import psutil
+
+    for proc in processes:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                return False
+        except psutil.NoSuchProcess:
+            continue
+    return True
+
+
 @contextlib.contextmanager
 def captured_events() -> Iterator[list[dict[str, Any]]]:
     """Every structlog event (debug included) emitted in the block, as dicts; restores the config."""
