@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/join_bench.py [--duration 8] [--connections 50] [--rounds 3] [--write FILE]
 
 One test bed (tests.support.join): a k0s PKI made by k0spy (RSA-2048 k0s-api.crt), real etcd 3.4, the
-kube-apiserver double holding a controller token's Secret, and `k0spy api`. Peers on the same machine
+kube-apiserver double holding a controller token's Secret, and `k0spy api` (on uvloop, as it runs when
+uvloop is installed) plus a second `k0spy api` with uvloop made unimportable, on asyncio's own loop (the
+"before uvloop" row, measured in the same rounds). Peers on the same machine
 and loopback, with the same certificate and the k0s TLS 1.2 cipher list:
   nginx        Debian's nginx-light, 1 worker (the join server is one event loop; a 2-worker row too),
                session cache and tickets off, serving the same JSON from a static file
@@ -41,6 +43,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
@@ -51,6 +55,7 @@ from tests.support.doubles import Procs, apiserver_args, start_etcd, stop_proces
 from tests.support.doubles_pki import DoublesPki  # noqa: E402
 from tests.support.join import (  # noqa: E402
     CONTROLLER_USAGE,
+    ROOT,
     JoinBed,
     make_paths,
     node_config,
@@ -81,6 +86,26 @@ class Result:
     p99_ms: float
     non_2xx: int
     errors: int
+    cpu_ms: float = float("nan")  # server CPU time (user + system) per answered request
+
+
+def server_pids(url: str) -> set[int]:
+    """Every process holding the listening socket of `url` (an nginx master and its workers)."""
+    port = url.split(":")[2].split("/")[0]
+    out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=True)
+    return {int(pid) for pid in re.findall(r"pid=(\d+)", out.stdout)}
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def _ms(text: str) -> float:
@@ -163,6 +188,57 @@ def bed(base: Path) -> Iterator[JoinBed]:
         stop_process(etcd.proc)
 
 
+# `k0spy api` as the controller starts it, except that uvloop cannot be imported: the asyncio-loop row
+BLOCK_UVLOOP = "import sys; sys.modules['uvloop'] = None; from k0spy.cli.main import main; main()"
+
+
+@contextmanager
+def asyncio_api(base: Path, joinbed: JoinBed) -> Iterator[str]:
+    """A second `k0spy api` on the same PKI and apiserver, running asyncio's own event loop."""
+    from k0spy.runtime import runtime_config_doc
+
+    port, log_path = free_port(), base / "api-asyncio.log"
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", BLOCK_UVLOOP, "api"], stdin=subprocess.PIPE,
+                                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(yaml.safe_dump(runtime_config_doc(joinbed.paths,
+                                                           node_config(port, joinbed.etcd.url))).encode())
+        proc.stdin.close()
+        wait_listening(port, proc, log_path)
+        if '"loop": "asyncio"' not in log_path.read_text():
+            raise SystemExit(f"the asyncio-loop k0spy api reported another loop:\n{log_path.read_text()}")
+        pin(proc.pid)
+        yield f"https://127.0.0.1:{port}/v1beta1/ca"
+    finally:
+        stop_api(proc)
+
+
+# The floor of any Python server on this loop: uvloop's TLS transport with k0spy's own TLS context,
+# answering every request with the same bytes (no HTTP parsing, no aiohttp, no token) and closing.
+TLS_FLOOR = """
+import asyncio, sys, uvloop
+from pathlib import Path
+from k0spy.joinapi.server import tls_context
+cert, key, body, port = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]).read_bytes(), int(sys.argv[4])
+answer = (b"HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nConnection: close\\r\\n"
+          b"Content-Length: %d\\r\\n\\r\\n" % len(body)) + body
+class Answer(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport = transport
+    def data_received(self, data):
+        if b"\\r\\n\\r\\n" in data:
+            self.transport.write(answer)
+            self.transport.close()
+async def main():
+    loop = asyncio.get_running_loop()
+    await loop.create_server(Answer, "127.0.0.1", port, ssl=tls_context(cert, key), backlog=1024)
+    await asyncio.Event().wait()
+uvloop.run(main())
+"""
+
+
 def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     if proc.poll() is None:
         proc.send_signal(sig)
@@ -205,8 +281,16 @@ def peers(base: Path, joinbed: JoinBed) -> Iterator[dict[str, str]]:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append((s_server, signal.SIGTERM))
         wait_listening(s_port, s_server, base / "nginx1-error.log")
+        floor_port = free_port()
+        floor = subprocess.Popen(
+            ["taskset", "-c", ",".join(map(str, SERVER_CPUS)), sys.executable, "-c", TLS_FLOOR,
+             str(cert), str(key), str(base / "ca.json"), str(floor_port)], cwd=REPO,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append((floor, signal.SIGTERM))
+        wait_listening(floor_port, floor, base / "nginx1-error.log")
         yield {"nginx": f"https://127.0.0.1:{port1}/v1beta1/ca", "nginx2": f"https://127.0.0.1:{port2}/v1beta1/ca",
-               "s_server": f"https://127.0.0.1:{s_port}/v1beta1/ca"}
+               "s_server": f"https://127.0.0.1:{s_port}/v1beta1/ca",
+               "tls-floor": f"https://127.0.0.1:{floor_port}/v1beta1/ca"}
     finally:
         for proc, sig in reversed(started):
             _stop(proc, sig)
@@ -254,35 +338,52 @@ async def _join_once(joinbed: JoinBed, base: Path, index: int) -> float:
 
 
 LABELS = {
-    "k0spy": "`k0spy api`, GET /v1beta1/ca, valid controller token (watch-backed Secret cache)",
-    "k0spy-401": "`k0spy api`, no token (401 before any lookup)",
+    "k0spy": "`k0spy api` (uvloop), GET /v1beta1/ca, valid controller token (watch-backed Secret cache)",
+    "k0spy-401": "`k0spy api` (uvloop), no token (401 before any lookup)",
+    "k0spy-asyncio": "`k0spy api` on asyncio's loop (uvloop not importable), valid controller token",
     "nginx": "nginx-light 1.22, 1 worker, static file",
     "nginx2": "nginx-light 1.22, 2 workers, static file",
     "s_server": "`openssl s_server -www` (closed connections per second)",
+    "tls-floor": "uvloop TLS transport alone, same TLS context, fixed answer (no HTTP, no aiohttp, no token)",
 }
 
 
-def render(results: dict[str, list[Result]], joins: list[float], args: argparse.Namespace) -> str:
+def render(results: dict[str, list[Result]], joins: list[float], args: argparse.Namespace,
+           loads: tuple[str, str]) -> str:
     def median(name: str) -> Result:
         rows = sorted(results[name], key=lambda r: r.rps)
         return rows[len(rows) // 2]
 
-    nginx = median("nginx").rps
+    def median_cpu(name: str) -> float:
+        return statistics.median(r.cpu_ms for r in results[name])
+
+    nginx, nginx_cpu = median("nginx").rps, median_cpu("nginx")
     lines = [
         MARK_START, "## Join API under load (benchmarks/join_bench.py)", "",
         f"{dt.date.today()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{ssl.OPENSSL_VERSION}; wrk -t2 -c{args.connections}, {args.duration:g} s per run, "
         "`Connection: close` (a full TLS handshake per request, RSA-2048 k0s-api.crt), "
-        f"median of {args.rounds} interleaved rounds.",
-        "", "| server | requests/s | p99 (ms) | vs nginx | non-2xx | socket errors |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"median of {args.rounds} interleaved rounds; load average (1, 5, 15 min) {loads[0]} at the start, "
+        f"{loads[1]} at the end. CPU/request is the server's user + system time over the requests it "
+        "answered: less sensitive than requests/s to other work on a shared machine.",
+        "", "| server | requests/s | vs nginx | p99 (ms) | CPU/request (ms) | vs nginx (CPU) | non-2xx "
+        "| socket errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, label in LABELS.items():
-        r = median(name)
+    measured = [name for name in LABELS if results[name]]
+    for name in measured:
+        label, r, cpu = LABELS[name], median(name), median_cpu(name)
         p99 = "-" if r.p99_ms != r.p99_ms else f"{r.p99_ms:.1f}"
-        lines.append(f"| {label} | {r.rps:.0f} | {p99} | {r.rps / nginx:.2f}x | {r.non_2xx} | {r.errors} |")
+        lines.append(f"| {label} | {r.rps:.0f} | {r.rps / nginx:.2f}x | {p99} | {cpu:.3f} | "
+                     f"{nginx_cpu / cpu:.2f}x | {r.non_2xx} | {r.errors} |")
     lines += ["", "All rounds (requests/s): " + "; ".join(
-        f"{name} " + ", ".join(f"{r.rps:.0f}" for r in results[name]) for name in LABELS) + "."]
+        f"{name} " + ", ".join(f"{r.rps:.0f}" for r in results[name]) for name in measured) + ".",
+        "", "All rounds (CPU ms/request): " + "; ".join(
+        f"{name} " + ", ".join(f"{r.cpu_ms:.3f}" for r in results[name]) for name in measured) + ".",
+        "", "Each round against the same round's nginx (requests/s ratio): " + "; ".join(
+        f"{name} " + ", ".join(f"{r.rps / n.rps:.2f}" for r, n in zip(results[name], results["nginx"],
+                                                                      strict=True))
+        for name in measured if name != "nginx") + "."]
     if joins:
         lines += ["", f"Second member, controller token to voting etcd member (CA fetch, learner add, etcd "
                   f"certificates, etcd start, promotion): median {statistics.median(joins):.2f} s "
@@ -309,32 +410,46 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--joins", type=int, default=3)
     parser.add_argument("--write", metavar="FILE", help="replace (or append) this benchmark's section")
+    parser.add_argument("--servers", default=",".join(LABELS),
+                        help="comma-separated rows to measure (exploring; nginx is always measured)")
     args = parser.parse_args()
+    servers = {"nginx", *args.servers.split(",")}
+    if unknown := servers - set(LABELS):
+        parser.error(f"unknown servers {sorted(unknown)}; known: {', '.join(LABELS)}")
     for tool in ("wrk", "nginx", "openssl", "etcd"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found (apt-get install -y wrk nginx-light openssl etcd-server)")
     log.configure("error")
+    load_start = load_average()
     results: dict[str, list[Result]] = {name: [] for name in LABELS}
     joins: list[float] = []
     with tempfile.TemporaryDirectory(prefix="k0spy-join-bench-") as tmp:
         base = Path(tmp)
         with bed(base) as joinbed:
             joinbed.put_secret(secret_doc(TOKEN, usages=CONTROLLER_USAGE, expires_in=None))
-            with peers(base, joinbed) as urls:
+            with peers(base, joinbed) as urls, asyncio_api(base, joinbed) as asyncio_url:
                 targets = {"k0spy": (joinbed.api_url + "/v1beta1/ca", TOKEN),
                            "k0spy-401": (joinbed.api_url + "/v1beta1/ca", None),
+                           "k0spy-asyncio": (asyncio_url, TOKEN),
                            "nginx": (urls["nginx"], None), "nginx2": (urls["nginx2"], None),
-                           "s_server": (urls["s_server"], None)}
+                           "s_server": (urls["s_server"], None), "tls-floor": (urls["tls-floor"], None)}
                 for round_ in range(args.rounds):
                     for name, (url, token) in targets.items():
+                        if name not in servers:
+                            continue
+                        pids = server_pids(url)
+                        before = cpu_seconds(pids)
                         result = run_wrk(url, args.duration, args.connections, token,
                                          eof_body=name == "s_server")
+                        if answered := result.rps * args.duration:
+                            result.cpu_ms = 1000 * (cpu_seconds(pids) - before) / answered
                         results[name].append(result)
                         print(f"round {round_ + 1} {name}: {result}", file=sys.stderr)
+                load_end = load_average()
             for index in range(args.joins):
                 joins.append(asyncio.run(_join_once(joinbed, base, index)))
                 print(f"join {index + 1}: {joins[-1]:.2f} s", file=sys.stderr)
-    section = render(results, joins, args)
+    section = render(results, joins, args, (load_start, load_end))
     print(section)
     if args.write:
         write_section(Path(args.write), section)

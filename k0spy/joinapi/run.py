@@ -15,6 +15,11 @@ from k0spy.kube.client import KubeClient, credentials_from_kubeconfig, secrets_p
 from k0spy.log import get_logger
 
 
+def loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    """`uvloop` or `asyncio`: which event loop implementation is running (k0spy.cli.api picks it)."""
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+
+
 def secret_fetcher(kube: KubeClient) -> Callable[[str], Awaitable[SecretDoc | None]]:
     async def fetch(token_id: str) -> SecretDoc | None:
         return await kube.get(secrets_path(NAMESPACE, secret_name(token_id)),
@@ -73,7 +78,8 @@ async def serve(settings: JoinApiSettings, stop: asyncio.Event,
         # no wait for the first sync: until then every request reads its Secret directly
         running = await start_server(settings, authenticator(kube, settings.limits.token_read_spacing, cache))
         log.info("api.listening", host=settings.host or "*", ports=running.ports,
-                 ca_mounted=settings.joinable, members_mounted=settings.etcd is not None)
+                 ca_mounted=settings.joinable, members_mounted=settings.etcd is not None,
+                 loop=loop_name(asyncio.get_running_loop()))
         try:
             if started is not None:
                 started(running)

