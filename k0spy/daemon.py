@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from k0spy.components.base import READY_TIMEOUT, Component, Manager
@@ -64,16 +64,18 @@ class Shutdown:
 
 
 Prepare = Callable[[Timeline], Awaitable[list[Component]]]
+AfterReady = Callable[[], Coroutine[Any, Any, Any]]
 
 
 async def serve(paths: Paths, components: list[Component], info: StatusInfo, *,
                 node_config: dict[str, Any] | None = None, ready_timeout: float = READY_TIMEOUT,
-                prepare: Prepare | None = None) -> int:
+                prepare: Prepare | None = None, after_ready: AfterReady | None = None) -> int:
     """The daemon's body, inside a running loop.
 
     `prepare`, when given, runs once the lock is held and before any component's init: it does the
     preparation that must never run twice at once on a data dir (PKI, staging) and returns more
-    components, appended after `components`.
+    components, appended after `components`. `after_ready`, when given, runs as a background task once
+    every component is ready (idle-time work such as the spare-key refill) and is cancelled at shutdown.
     """
     loop = asyncio.get_running_loop()
     timeline = Timeline()
@@ -87,7 +89,7 @@ async def serve(paths: Paths, components: list[Component], info: StatusInfo, *,
             server = StatusServer(paths.status_socket, info, lambda: manager.components, timeline)
             await server.start()
             try:
-                return await _run_components(manager, shutdown, prepare, timeline)
+                return await _run_components(manager, shutdown, prepare, timeline, after_ready)
             finally:
                 await server.stop()
     finally:
@@ -96,8 +98,9 @@ async def serve(paths: Paths, components: list[Component], info: StatusInfo, *,
 
 
 async def _run_components(manager: Manager, shutdown: Shutdown, prepare: Prepare | None = None,
-                          timeline: Timeline | None = None) -> int:
+                          timeline: Timeline | None = None, after_ready: AfterReady | None = None) -> int:
     code = 0
+    background: asyncio.Task[Any] | None = None
     try:
         if prepare is not None:
             assert timeline is not None
@@ -106,6 +109,8 @@ async def _run_components(manager: Manager, shutdown: Shutdown, prepare: Prepare
         await manager.start(shutdown.event)
         if not shutdown.event.is_set():
             log().info("daemon.ready", components=len(manager.components))
+            if after_ready is not None:
+                background = asyncio.create_task(after_ready())
             await shutdown.event.wait()
     except K0spyError as err:
         if shutdown.event.is_set():  # a signal interrupted the start-up: an ordinary stop
@@ -113,6 +118,14 @@ async def _run_components(manager: Manager, shutdown: Shutdown, prepare: Prepare
         else:
             log().error("daemon.failed", error=err.message)
             code = 1
+    if background is not None:  # idle-time work never delays or fails a stop
+        background.cancel()
+        try:
+            await background
+        except asyncio.CancelledError:
+            pass
+        except Exception as err:
+            log().warning("daemon.after_ready_failed", error=str(err))
     try:
         await manager.stop(shutdown.cause or ("start-up failed" if code else "stopping"))
     except K0spyError as err:
@@ -124,8 +137,8 @@ async def _run_components(manager: Manager, shutdown: Shutdown, prepare: Prepare
 
 def run(paths: Paths, components: list[Component], info: StatusInfo, *,
         node_config: dict[str, Any] | None = None, ready_timeout: float = READY_TIMEOUT,
-        prepare: Prepare | None = None) -> int:
+        prepare: Prepare | None = None, after_ready: AfterReady | None = None) -> int:
     """Run the daemon until a signal stops it; returns the process exit code."""
     install_child_watcher()
     return asyncio.run(serve(paths, components, info, node_config=node_config, ready_timeout=ready_timeout,
-                             prepare=prepare))
+                             prepare=prepare, after_ready=after_ready))

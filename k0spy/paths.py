@@ -66,6 +66,11 @@ class Paths:
         return self.cert_dir / "etcd"
 
     @property
+    def pki_spare_dir(self) -> Path:
+        """Spare leaf keys generated while idle (k0spy only; 0700, never backed up)."""
+        return self.cert_dir / ".spare"
+
+    @property
     def etcd_data_dir(self) -> Path:
         return self.data_dir / "etcd"
 

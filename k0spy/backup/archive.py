@@ -28,6 +28,9 @@ MANIFEST_MEMBER = "k0spy-backup-manifest.json"
 DATABASE_MEMBERS = (ETCD_SNAPSHOT, KINE_BACKUP)
 # The DATA trees k0s puts in a backup, in its order (CertRootDir, ManifestsDir, OCIBundleDir, HelmHome).
 TREES = ("pki", "manifests", "images", "helmhome")
+# Never archived: the spare-key reserve (Paths.pki_spare_dir) holds keys no certificate uses yet; a
+# restore onto another machine must not bring them along (that machine generates its own).
+EXCLUDED = frozenset({"pki/.spare"})
 NAME_PREFIX = "k0s_backup_"
 NAME_SUFFIX = ".tar.gz"
 GZIP_LEVEL = 6  # gzip's and Go's default: level 9 costs twice the CPU for a few percent
@@ -51,17 +54,21 @@ def default_config_out(archive: str) -> str:
 
 
 def tree_entries(data_dir: Path, tree: str) -> Iterator[tuple[str, Path]]:
-    """(member name, path) of a DATA tree and everything under it, parents first, sorted; none if absent."""
+    """(member name, path) of a DATA tree and everything under it, parents first, sorted; none if absent.
+
+    Whatever is in EXCLUDED is left out, with everything under it.
+    """
     root = data_dir / tree
     if not root.exists():
         return
     yield tree, root
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
         base = Path(dirpath)
+        rel = base.relative_to(data_dir).as_posix()
+        dirnames[:] = sorted(name for name in dirnames if f"{rel}/{name}" not in EXCLUDED)  # not walked
         for name in sorted([*dirnames, *filenames]):
-            path = base / name
-            yield path.relative_to(data_dir).as_posix(), path
+            if f"{rel}/{name}" not in EXCLUDED:
+                yield f"{rel}/{name}", base / name
 
 
 class _HashingReader:

@@ -144,6 +144,7 @@ def run_controller(req: ControllerRequest, argv: list[str], ready_timeout: float
     import asyncio
 
     from k0spy import __version__, daemon
+    from k0spy.pki.spare import refill_in_background
     from k0spy.roles.controller import make_base_dirs, prepare_node
     from k0spy.roles.join import build_joining_controller, join_cluster
     from k0spy.runtime import runtime_lock
@@ -163,14 +164,18 @@ def run_controller(req: ControllerRequest, argv: list[str], ready_timeout: float
                       workloads=req.opts.enable_worker)
     make_base_dirs(req.paths)
     return daemon.run(req.paths, [], info, node_config=node_config, ready_timeout=ready_timeout,
-                      prepare=lambda timeline: build_joining_controller(req, read_token, timeline))
+                      prepare=lambda timeline: build_joining_controller(req, read_token, timeline),
+                      after_ready=lambda: refill_in_background(req.paths, req.pki_settings()))
 
 
 async def _init_only(req: ControllerRequest, prepare_node: Any, join: Any, read_token: Any) -> None:
     from k0spy.components.render import prepare
+    from k0spy.pki.spare import refill_now
 
-    for spec in await prepare_node(await join(req, read_token)):
+    joined = await join(req, read_token)
+    for spec in await prepare_node(joined):
         prepare(spec)
+    refill_now(joined.paths, joined.pki_settings())  # so that the first real start does not wait for keys
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,8 +5,9 @@ One pass, run on every start (and by `controller --init-only`):
   2. load the CAs (refusing half or corrupt ones) and note which must be created;
   3. decide which leaves to regenerate: those issued by one of our CAs (or a k0s CA name), missing or
      unreadable; leaves issued by a CA whose key we do not hold are left alone;
-  4. generate every needed key at once on a thread pool, and sign and write each pair as its key
-     arrives, then rewrite the kubeconfigs that embed it;
+  4. generate every needed key at once on a thread pool (a leaf first takes a spare key from the reserve
+     when one is given), and sign and write each pair as its key arrives, then rewrite the kubeconfigs
+     that embed it;
   5. create missing `sa` / `etcd/jwt` key pairs, chown everything to its component user.
 The etcd set is part of the same pass when this controller runs etcd; `ensure_etcd_pki` does just that
 set (k0s creates it when etcd starts).
@@ -46,6 +47,7 @@ from k0spy.pki.kubeconfig import render_kubeconfig
 from k0spy.pki.leaf import CAS, K0S_CA_NAMES, KEY_PAIRS, LeafSpec, inventory
 from k0spy.pki.sans import HostAddresses, build_san_list, split_hosts, system_host_addresses
 from k0spy.pki.settings import PKISettings
+from k0spy.pki.spare import SpareKeys
 from k0spy.pki.users import ETCD_USER, Owners, UserLookup, system_lookup
 
 
@@ -68,6 +70,7 @@ class PKIResult:
     recovered: list[str] = field(default_factory=list)
     missing_users: list[str] = field(default_factory=list)
     keys_generated: int = 0
+    keys_from_reserve: int = 0  # leaf keys taken from the spare reserve instead of generated
     seconds: float = 0.0
 
 
@@ -84,6 +87,7 @@ class _Pass:
     result: PKIResult = field(default_factory=PKIResult)
     authorities: dict[str, Authority] = field(default_factory=dict)
     writes: list[Future[None]] = field(default_factory=list)
+    reserve: SpareKeys | None = None  # spare keys for leaves (CAs and key pairs always generate)
 
     def defer(self, write: Callable[[], None]) -> None:
         """Queue a write on the single writer thread: order kept, fsyncs overlap key generation."""
@@ -108,7 +112,10 @@ class _Pass:
             os.chown(path, uid, 0)
 
     def key(self, future: Future[rsa.RSAPrivateKey]) -> rsa.RSAPrivateKey:
-        self.result.keys_generated += 1
+        if self.pool.from_reserve(future):
+            self.result.keys_from_reserve += 1
+        else:
+            self.result.keys_generated += 1
         return future.result()
 
     def commit(self, name: str, owner: str, key_pem: bytes, second: bytes, suffix: str) -> None:
@@ -265,8 +272,10 @@ def _run_pass(run: _Pass, leaves: list[LeafSpec], cas: list[CASpec], pairs: list
     new_pairs = [(name, owner) for name, owner in pairs if _key_pair_plan(run, name, owner)]
     # Ask for every key up front: the pool works while this thread signs and writes.
     ca_keys = [run.pool.submit() for _ in to_create]
-    leaf_keys = {spec.name: run.pool.submit() for spec in leaves if spec.name in regenerate}
+    leaf_keys = {spec.name: run.pool.submit(run.reserve) for spec in leaves if spec.name in regenerate}
     pair_keys = [run.pool.submit() for _ in new_pairs]
+    if run.reserve is not None:  # taken spares are gone for good before any pair using one is committed
+        run.defer(run.reserve.sync)
     for spec, future in zip(to_create, ca_keys, strict=True):
         _create_ca(run, spec, future)
     for leaf in leaves:
@@ -278,7 +287,7 @@ def _run_pass(run: _Pass, leaves: list[LeafSpec], cas: list[CASpec], pairs: list
 def _execute(
     paths: Paths, settings: PKISettings, *, etcd: bool | None, user_lookup: UserLookup,
     host_addresses: HostAddresses, now: dt.datetime | None, workers: int | None,
-    only: frozenset[str] | None = None,
+    only: frozenset[str] | None = None, reserve: SpareKeys | None = None,
 ) -> PKIResult:
     started = time.perf_counter()
     owners = Owners(user_lookup)
@@ -295,7 +304,7 @@ def _execute(
         cas = [ca for ca in cas if any(spec.issuer == ca for spec in leaves)]
         pairs = []
     with KeyPool(workers) as pool, ThreadPoolExecutor(1, thread_name_prefix="pki-write") as writer:
-        run = _Pass(paths, settings, owners, now or dt.datetime.now(dt.UTC), pool, writer)
+        run = _Pass(paths, settings, owners, now or dt.datetime.now(dt.UTC), pool, writer, reserve=reserve)
         try:
             _prepare_dirs(run, with_etcd)
             try:
@@ -311,7 +320,8 @@ def _execute(
     for user in run.result.missing_users:
         _log().warning("pki.user.missing", user=user, detail="files owned by root")
     _log().info("pki.ensured", renewed=run.result.renewed, created_cas=run.result.created_cas,
-             kept=run.result.kept, seconds=round(run.result.seconds, 3))
+             kept=run.result.kept, keys_generated=run.result.keys_generated,
+             keys_from_reserve=run.result.keys_from_reserve, seconds=round(run.result.seconds, 3))
     return run.result
 
 
@@ -325,20 +335,23 @@ def _os_error(paths: Paths, err: OSError) -> K0spyError:
 def ensure_pki(
     paths: Paths, settings: PKISettings, *, user_lookup: UserLookup = system_lookup,
     host_addresses: HostAddresses = system_host_addresses, now: dt.datetime | None = None,
-    workers: int | None = None, include_etcd: bool = True,
+    workers: int | None = None, include_etcd: bool = True, reserve: SpareKeys | None = None,
 ) -> PKIResult:
-    """The full inventory: CAs, leaves, sa keys, kubeconfigs and (when etcd runs here) the etcd set."""
+    """The full inventory: CAs, leaves, sa keys, kubeconfigs and (when etcd runs here) the etcd set.
+
+    With `reserve`, each renewed leaf takes a spare key from it first (see `k0spy.pki.spare`).
+    """
     return _execute(paths, settings, etcd=None if include_etcd else False, user_lookup=user_lookup,
-                    host_addresses=host_addresses, now=now, workers=workers)
+                    host_addresses=host_addresses, now=now, workers=workers, reserve=reserve)
 
 
 def ensure_etcd_pki(
     paths: Paths, settings: PKISettings, *, user_lookup: UserLookup = system_lookup,
-    now: dt.datetime | None = None, workers: int | None = None,
+    now: dt.datetime | None = None, workers: int | None = None, reserve: SpareKeys | None = None,
 ) -> PKIResult:
     """Only the etcd set: etcd CA, etcd server and peer, apiserver-etcd-client, etcd JWT keys."""
     return _execute(paths, settings, etcd=True, user_lookup=user_lookup,
-                    host_addresses=system_host_addresses, now=now, workers=workers)
+                    host_addresses=system_host_addresses, now=now, workers=workers, reserve=reserve)
 
 
 def renew_leaves(

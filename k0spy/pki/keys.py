@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -48,15 +49,36 @@ def default_workers() -> int:
     return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
+class KeyReserve(Protocol):
+    """Where ready keys come from before any is generated (`k0spy.pki.spare.SpareKeys`)."""
+
+    def take(self) -> rsa.RSAPrivateKey | None: ...
+
+
 class KeyPool:
-    """Generates keys on a thread pool; `submit(n)` returns futures in request order."""
+    """Generates keys on a thread pool; `submit()` returns a future per key, in request order.
+
+    `submit(reserve)` first takes a spare from `reserve` and returns it as an already-completed future;
+    only when the reserve is empty does it generate.
+    """
 
     def __init__(self, workers: int | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers or default_workers(),
                                         thread_name_prefix="pki-keygen")
+        self._spares: set[Future[rsa.RSAPrivateKey]] = set()
 
-    def submit(self) -> Future[rsa.RSAPrivateKey]:
-        return self._pool.submit(generate_key)
+    def submit(self, reserve: KeyReserve | None = None) -> Future[rsa.RSAPrivateKey]:
+        spare = reserve.take() if reserve is not None else None
+        if spare is None:
+            return self._pool.submit(generate_key)
+        future: Future[rsa.RSAPrivateKey] = Future()
+        future.set_result(spare)
+        self._spares.add(future)
+        return future
+
+    def from_reserve(self, future: Future[rsa.RSAPrivateKey]) -> bool:
+        """Whether `future` holds a spare key rather than one generated here."""
+        return future in self._spares
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

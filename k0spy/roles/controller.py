@@ -161,13 +161,16 @@ async def prepare_node(req: ControllerRequest, timeline: Timeline | None = None)
     """Steps 1-3: directories, PKI and binaries concurrently, then the rendered specs (nothing spawned)."""
     from k0spy.assets.stage import stage_binaries
     from k0spy.pki.ensure import ensure_pki
+    from k0spy.pki.spare import SpareKeys
 
     make_base_dirs(req.paths)
 
     async def pki() -> None:
+        reserve = SpareKeys(req.paths.pki_spare_dir)  # leaf keys generated while idle after the last start
         with Phase(timeline, "pki"):
-            result = await asyncio.to_thread(ensure_pki, req.paths, req.pki_settings())
+            result = await asyncio.to_thread(ensure_pki, req.paths, req.pki_settings(), reserve=reserve)
         log().info("pki.ready", renewed=len(result.renewed), created_cas=result.created_cas,
+                   keys_generated=result.keys_generated, keys_from_reserve=result.keys_from_reserve,
                    seconds=round(result.seconds, 3))
 
     async def stage() -> dict[str, StagedBinary]:
