@@ -54,11 +54,14 @@ def atomic_write(
     gid: int | None = None,
     mtime: float | None = None,
     durable: bool = True,
+    sync_dir: bool = True,
 ) -> None:
     """Replace `path` with `data` atomically, with `mode` (and owner and mtime when given).
 
     `durable=False` skips the two fsyncs, for files that mean nothing after the machine restarts (pid
     files): readers still never see a torn file, since the rename is what makes it visible.
+    `sync_dir=False` fsyncs the data but leaves the directory to the caller, who renames further and
+    fsyncs the directory once at the end (`pki.store.commit_pair`).
 
     The temp file `.<name>.<random>.tmp` lives in the same directory so that the rename is atomic; it
     gets its final mode and owner before the rename, so the content is never visible with looser
@@ -90,7 +93,7 @@ def atomic_write(
         if isinstance(err, OSError) and not str(err).startswith("writing "):
             raise OSError(err.errno, f"writing {path.name} in {directory}: {_describe(err)}") from err
         raise
-    if durable:
+    if durable and sync_dir:
         fsync_dir(directory)
 
 

@@ -38,9 +38,15 @@ def staging_path(path: Path) -> Path:
 
 
 def commit_pair(key: FileData, cert: FileData) -> None:
-    """Stage the key, stage the certificate, rename the key, rename the certificate."""
+    """Stage the key, stage the certificate, rename the key, rename the certificate.
+
+    Each staged file's data is fsynced before the next step; the directory is fsynced once, after the
+    renames: journaling file systems persist a directory's name changes in order, so a durable staged
+    certificate name implies a durable staged key name, which is all `recover` relies on.
+    """
     for item in (key, cert):
-        atomic_write(staging_path(item.path), item.data, item.mode, uid=item.uid, gid=item.gid)
+        atomic_write(staging_path(item.path), item.data, item.mode, uid=item.uid, gid=item.gid,
+                     sync_dir=False)
     os.replace(staging_path(key.path), key.path)
     os.replace(staging_path(cert.path), cert.path)
     fsync_dir(cert.path.parent)
