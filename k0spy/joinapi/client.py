@@ -180,10 +180,3 @@ def write_etcd_ca(paths: Paths, ca: CaBundle) -> bool:
     atomic_write(key, ca.key, CERT_SECURE_MODE)
     atomic_write(cert, ca.cert, CERT_SECURE_MODE)
     return True
-
-
-def needs_join(paths: Paths, storage_type: str, external_etcd: bool) -> bool:
-    """k0s's rule: internal etcd without member data, or other storage without the cluster CA."""
-    if storage_type == "etcd" and not external_etcd:
-        return not paths.etcd_joined_marker.exists()
-    return not ((paths.cert_dir / "ca.key").exists() and (paths.cert_dir / "ca.crt").exists())

@@ -25,6 +25,7 @@ from k0spy.log import get_logger
 
 if TYPE_CHECKING:
     from k0spy.config.model import ClusterConfig
+    from k0spy.paths import Paths
     from k0spy.roles.controller import ControllerRequest
     from k0spy.status.timeline import Timeline
 
@@ -64,9 +65,18 @@ def etcd_member_name(req: ControllerRequest) -> str:
     return member_name(req.cfg, req.facts_overrides.get("hostname") or socket.gethostname())
 
 
-def join_needed(req: ControllerRequest) -> bool:
-    from k0spy.joinapi.client import needs_join
+def needs_join(paths: Paths, storage_type: str, external_etcd: bool) -> bool:
+    """k0s's rule: internal etcd without member data, or other storage without the cluster CA.
 
+    Here rather than with the join client: deciding must not import aiohttp (about 150 ms), which every
+    start of a controller that needs no join would otherwise pay before its PKI step.
+    """
+    if storage_type == "etcd" and not external_etcd:
+        return not paths.etcd_joined_marker.exists()
+    return not ((paths.cert_dir / "ca.key").exists() and (paths.cert_dir / "ca.crt").exists())
+
+
+def join_needed(req: ControllerRequest) -> bool:
     storage = req.cfg.spec.storage
     return needs_join(req.paths, storage.type, storage.type == "etcd" and storage.etcd.is_external())
 

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import aiohttp
 
-from k0spy.joinapi.client import JoinClient, Retry, needs_join, write_ca_bundle, write_etcd_ca
+from k0spy.joinapi.client import JoinClient, Retry, write_ca_bundle, write_etcd_ca
 from k0spy.joinapi.etcdmembers import etcd_ssl, list_members, promote_one_learner
 from k0spy.joinapi.settings import EtcdAccess
 from k0spy.joinapi.token import make_join_token
 from k0spy.paths import Paths
 from k0spy.pki.ensure import ensure_etcd_pki
 from k0spy.pki.settings import PKISettings
+from k0spy.roles.join import needs_join
 from tests.support.doubles import (
     doubles_bin,  # noqa: F401  (fixture)
     stop_process,
