@@ -11,6 +11,10 @@ and loopback, with the same certificate and the k0s TLS 1.2 cipher list:
                session cache and tickets off, serving the same JSON from a static file
   s_server     `openssl s_server -www` (iterative: one connection at a time; it ends each answer by
                closing, which wrk counts as a read error: its rate is those per second, no latency)
+  tls-floor    uvloop's TLS transport with k0spy's TLS context answering fixed bytes (no HTTP at all)
+  aiohttp-bare aiohttp.web on uvloop, one route, the fixed body, no token and no log line
+  uvicorn-bare uvicorn (uvloop + httptools) with a raw ASGI app, the fixed body, the same TLS context
+               (these two measure what an HTTP framework costs above the floor: issue #9's ceiling)
 Load: wrk, 2 threads, N connections, `Connection: close` on every request, so every request is a new
 TCP connection and a full TLS handshake: wrk negotiates TLS 1.3, and no server here resumes a TLS 1.3
 session (k0spy api sends no tickets; checked with `openssl s_client -reconnect`). Every server process
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib.util
 import os
 import platform
 import re
@@ -239,6 +244,54 @@ uvloop.run(main())
 """
 
 
+# What a framework costs on top of the floor: the same context and body, one route, no token, no log line.
+# aiohttp.web on uvloop, set up as `k0spy api` sets it up (AppRunner options, create_server, backlog).
+AIOHTTP_BARE = """
+import asyncio, sys, uvloop
+from pathlib import Path
+from aiohttp import web
+from k0spy.joinapi.server import tls_context
+cert, key, body, port = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]).read_bytes(), int(sys.argv[4])
+async def ca(_request):
+    return web.Response(body=body, content_type="application/json")
+async def main():
+    app = web.Application()
+    app.router.add_route("*", "/v1beta1/ca", ca)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, keepalive_timeout=5.0,
+                           tcp_keepalive=False)
+    await runner.setup()
+    loop = asyncio.get_running_loop()
+    await loop.create_server(runner.server, "127.0.0.1", port, ssl=tls_context(cert, key),
+                             reuse_address=True, backlog=1024)
+    await asyncio.Event().wait()
+uvloop.run(main())
+"""
+
+# uvicorn (uvloop + httptools) with a raw ASGI app: the same context through uvicorn's ssl_context_factory.
+UVICORN_BARE = """
+import sys
+from pathlib import Path
+import uvicorn
+from k0spy.joinapi.server import tls_context
+cert, key, body, port = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]).read_bytes(), int(sys.argv[4])
+START = {"type": "http.response.start", "status": 200,
+         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
+ANSWER = {"type": "http.response.body", "body": body}
+NOT_FOUND = {"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]}
+async def app(scope, receive, send):
+    if scope["path"] != "/v1beta1/ca":
+        await send(NOT_FOUND)
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send(START)
+    await send(ANSWER)
+config = uvicorn.Config(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", access_log=False,
+                        lifespan="off", log_level="warning", backlog=1024,
+                        ssl_context_factory=lambda _config, _default: tls_context(cert, key))
+uvicorn.Server(config).run()
+"""
+
+
 def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     if proc.poll() is None:
         proc.send_signal(sig)
@@ -261,7 +314,7 @@ def _nginx(base: Path, name: str, workers: int, cert: Path, key: Path) -> tuple[
 
 
 @contextmanager
-def peers(base: Path, joinbed: JoinBed) -> Iterator[dict[str, str]]:
+def peers(base: Path, joinbed: JoinBed, servers: set[str]) -> Iterator[dict[str, str]]:
     cert, key = joinbed.paths.cert_dir / "k0s-api.crt", joinbed.paths.cert_dir / "k0s-api.key"
     request = urllib.request.Request(joinbed.api_url + "/v1beta1/ca",
                                      headers={"Authorization": f"Bearer {TOKEN}"})
@@ -288,7 +341,21 @@ def peers(base: Path, joinbed: JoinBed) -> Iterator[dict[str, str]]:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append((floor, signal.SIGTERM))
         wait_listening(floor_port, floor, base / "nginx1-error.log")
-        yield {"nginx": f"https://127.0.0.1:{port1}/v1beta1/ca", "nginx2": f"https://127.0.0.1:{port2}/v1beta1/ca",
+        bare = {}
+        for name, script in (("aiohttp-bare", AIOHTTP_BARE), ("uvicorn-bare", UVICORN_BARE)):
+            if name not in servers:  # exploratory rows: started only when asked for
+                continue
+            bare_port, bare_log = free_port(), base / f"{name}.log"
+            with bare_log.open("wb") as out:
+                proc = subprocess.Popen(
+                    ["taskset", "-c", ",".join(map(str, SERVER_CPUS)), sys.executable, "-c", script,
+                     str(cert), str(key), str(base / "ca.json"), str(bare_port)], cwd=REPO,
+                    stdout=out, stderr=subprocess.STDOUT)
+            started.append((proc, signal.SIGTERM))
+            wait_listening(bare_port, proc, bare_log)
+            bare[name] = f"https://127.0.0.1:{bare_port}/v1beta1/ca"
+        yield {**bare, "nginx": f"https://127.0.0.1:{port1}/v1beta1/ca",
+               "nginx2": f"https://127.0.0.1:{port2}/v1beta1/ca",
                "s_server": f"https://127.0.0.1:{s_port}/v1beta1/ca",
                "tls-floor": f"https://127.0.0.1:{floor_port}/v1beta1/ca"}
     finally:
@@ -345,6 +412,8 @@ LABELS = {
     "nginx2": "nginx-light 1.22, 2 workers, static file",
     "s_server": "`openssl s_server -www` (closed connections per second)",
     "tls-floor": "uvloop TLS transport alone, same TLS context, fixed answer (no HTTP, no aiohttp, no token)",
+    "aiohttp-bare": "aiohttp.web on uvloop, one route, fixed answer (no token, no log line)",
+    "uvicorn-bare": "uvicorn (uvloop, httptools), raw ASGI app, fixed answer (no token, no log line)",
 }
 
 
@@ -419,6 +488,10 @@ def main() -> None:
     for tool in ("wrk", "nginx", "openssl", "etcd"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found (apt-get install -y wrk nginx-light openssl etcd-server)")
+    if "uvicorn-bare" in servers and not (importlib.util.find_spec("uvicorn")
+                                          and importlib.util.find_spec("httptools")):
+        raise SystemExit("the uvicorn-bare row needs uvicorn and httptools (.venv/bin/pip install uvicorn "
+                         "httptools), or leave it out with --servers")
     log.configure("error")
     load_start = load_average()
     results: dict[str, list[Result]] = {name: [] for name in LABELS}
@@ -427,12 +500,14 @@ def main() -> None:
         base = Path(tmp)
         with bed(base) as joinbed:
             joinbed.put_secret(secret_doc(TOKEN, usages=CONTROLLER_USAGE, expires_in=None))
-            with peers(base, joinbed) as urls, asyncio_api(base, joinbed) as asyncio_url:
+            with peers(base, joinbed, servers) as urls, asyncio_api(base, joinbed) as asyncio_url:
                 targets = {"k0spy": (joinbed.api_url + "/v1beta1/ca", TOKEN),
                            "k0spy-401": (joinbed.api_url + "/v1beta1/ca", None),
                            "k0spy-asyncio": (asyncio_url, TOKEN),
                            "nginx": (urls["nginx"], None), "nginx2": (urls["nginx2"], None),
-                           "s_server": (urls["s_server"], None), "tls-floor": (urls["tls-floor"], None)}
+                           "s_server": (urls["s_server"], None), "tls-floor": (urls["tls-floor"], None),
+                           "aiohttp-bare": (urls.get("aiohttp-bare", ""), None),
+                           "uvicorn-bare": (urls.get("uvicorn-bare", ""), None)}
                 for round_ in range(args.rounds):
                     for name, (url, token) in targets.items():
                         if name not in servers:
