@@ -98,11 +98,17 @@ class Manager:
             raise eg.exceptions[0] from None
 
     async def start(self, shutdown: asyncio.Event | None = None) -> None:
-        """Start in order, waiting for each one's readiness; on failure stop what was started."""
+        """Start in order, waiting for each one's readiness; on failure stop what was started.
+
+        A component with `ready_in_background = True` (nothing after it depends on it, like the join
+        API) is waited for alongside the ones after it instead of before them; `start` still returns only
+        once every component is ready, and its failure fails the start like any other.
+        """
+        pending: list[asyncio.Task[None]] = []
         try:
             for component in self.components:
                 if shutdown is not None and shutdown.is_set():
-                    return
+                    break
                 self.timeline.mark(component.name, "start")
                 self.started.append(component)
                 try:
@@ -111,12 +117,31 @@ class Manager:
                     raise ComponentError(f"starting {component.name}: {err}",
                                          getattr(err, "hint", None)) from err
                 self.timeline.mark(component.name, "spawned")
-                await self._wait_ready(component, shutdown)
-                self.timeline.mark(component.name, "ready")
-                log().info("component.ready", name=component.name)
+                if getattr(component, "ready_in_background", False):
+                    pending.append(asyncio.create_task(self._become_ready(component, shutdown)))
+                    continue
+                await self._become_ready(component, shutdown)
+                for task in pending:  # a background wait that already failed fails the start now
+                    if task.done():
+                        task.result()
+            if shutdown is not None and shutdown.is_set():  # the caller stops what was started
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                return
+            for task in pending:
+                await task
         except BaseException:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
             await self.stop()
             raise
+
+    async def _become_ready(self, component: Component, shutdown: asyncio.Event | None) -> None:
+        await self._wait_ready(component, shutdown)
+        self.timeline.mark(component.name, "ready")
+        log().info("component.ready", name=component.name)
 
     async def _wait_ready(self, component: Component, shutdown: asyncio.Event | None) -> None:
         deadline = time.monotonic() + self.ready_timeout

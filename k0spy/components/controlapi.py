@@ -84,7 +84,10 @@ def control_api_component(cfg: ClusterConfig, paths: Paths, runtime_config_yaml:
     argv = self_command()
     return ProcessComponent(CONTROL_API, argv[0], [*argv[1:], "api"], paths,
                             stdin=runtime_config_yaml.encode(), stop_timeout=10.0,
-                            probe=control_api_probe(probe_url(cfg), str(paths.cert_dir / "ca.crt")))
+                            probe=control_api_probe(probe_url(cfg), str(paths.cert_dir / "ca.crt")),
+                            # Nothing on this node needs the join API (k0s does not wait for it at all):
+                            # its ~0.5 s start-up overlaps the scheduler's and controller-manager's.
+                            ready_in_background=True)
 
 
 class LearnerPromoter:

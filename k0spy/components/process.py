@@ -48,8 +48,10 @@ class ProcessComponent:
         user: str | None = None, keep_env_prefix: bool = False, stop_timeout: float = 5.0,
         probe: Probe | None = None, stdin: bytes | None = None, backoff: BackoffPolicy = DEFAULT_BACKOFF,
         renderer: BatchRenderer | None = None, probe_interval: float = PROBE_INTERVAL_READY,
+        ready_in_background: bool = False,
     ) -> None:
         self.name = name
+        self.ready_in_background = ready_in_background  # see Manager.start
         self.binary = str(binary)
         self.args = list(args)
         self.paths = paths

@@ -104,6 +104,47 @@ async def test_readiness_timeout_stops_everything() -> None:
     assert log[-2:] == ["stop:slow", "stop:a"]
 
 
+class Background(Fake):
+    """Waited for alongside the components after it (as the join API is)."""
+
+    ready_in_background = True
+
+
+async def test_background_readiness_overlaps_the_next_components() -> None:
+    log: list[str] = []
+    timeline = Timeline()
+    m = Manager([Fake("a", log), Background("api", log, ready_after=5), Fake("b", log)], timeline=timeline)
+    await m.init()
+    await m.start()
+    marks = {row["name"]: row for row in timeline.to_json()["components"]}
+    # b started (and became ready) before api was ready; start() returned only once api was ready too.
+    assert marks["b"]["start"] < marks["api"]["ready"]
+    assert all("ready" in marks[name] for name in ("a", "api", "b"))
+    assert log[-3:] == ["start:a", "start:api", "start:b"]
+
+
+async def test_background_readiness_timeout_fails_the_start_and_stops_everything() -> None:
+    log: list[str] = []
+    m = Manager([Fake("a", log), Background("api", log, ready_after=10_000), Fake("b", log)],
+                ready_timeout=0.5)
+    await m.init()
+    with pytest.raises(ComponentError, match=r"api did not become ready within 0.5s"):
+        await m.start()
+    assert log[-3:] == ["stop:b", "stop:api", "stop:a"]
+
+
+async def test_background_failure_fails_the_start_before_later_ones_are_waited_for() -> None:
+    log: list[str] = []
+    m = Manager([Background("api", log, ready_after=10_000), Fake("slow", log, ready_after=10_000)],
+                ready_timeout=0.3)
+    await m.init()
+    t0 = time.monotonic()
+    with pytest.raises(ComponentError, match=r"(api|slow) did not become ready"):
+        await m.start()
+    assert time.monotonic() - t0 < 3
+    assert log[-2:] == ["stop:slow", "stop:api"]
+
+
 async def test_stop_collects_every_failure() -> None:
     log: list[str] = []
     m = Manager([Fake("a", log, fail="stop"), Fake("b", log), Fake("c", log, fail="stop")])
