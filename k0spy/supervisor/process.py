@@ -31,13 +31,13 @@ from typing import Any
 from k0spy.errors import K0spyError
 from k0spy.log import get_logger
 from k0spy.supervisor.backoff import DEFAULT_BACKOFF, BackoffPolicy
+from k0spy.supervisor.child import Child, kill_group
 from k0spy.supervisor.env import build_env
 from k0spy.supervisor.exits import describe_exit, exit_fields
-from k0spy.supervisor.output import BatchRenderer, LineSplitter
+from k0spy.supervisor.output import BatchRenderer
 from k0spy.supervisor.pidfile import PIDFILE_MARKER, remove_pid, terminate_stale, write_pid
 from k0spy.supervisor.state import ProcessState, check_transition
 
-STREAMS = {1: "stdout", 2: "stderr"}
 PIPE_DRAIN_TIMEOUT = 2.0
 
 
@@ -83,46 +83,6 @@ class ProcessStatus:
         return max(0.0, (now or time.time()) - self.started_at)
 
 
-class _Child(asyncio.SubprocessProtocol):
-    """One spawned process: forwards its pipes to the renderer and resolves futures on exit/close."""
-
-    def __init__(self, name: str, renderer: BatchRenderer, loop: asyncio.AbstractEventLoop) -> None:
-        self.name = name
-        self.renderer = renderer
-        self.splitters = {1: LineSplitter(), 2: LineSplitter()}
-        self.exited: asyncio.Future[None] = loop.create_future()
-        self.closed: asyncio.Future[None] = loop.create_future()
-        self.transport: asyncio.SubprocessTransport | None = None
-        self.pid = 0
-        self.uptime: float | None = None
-        self.started_mono = time.monotonic()
-        self.started_wall = time.time()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self.transport = transport
-
-    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        assert isinstance(data, bytes)
-        self.renderer.write_block(self.name, STREAMS[fd], data, self.splitters[fd])
-
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        if fd in self.splitters:
-            self.renderer.write(self.name, STREAMS[fd], self.splitters[fd].close())
-
-    def process_exited(self) -> None:
-        if not self.exited.done():
-            self.exited.set_result(None)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    @property
-    def returncode(self) -> int | None:
-        return self.transport.get_returncode() if self.transport else None
-
-
 class SupervisedProcess:
     """Supervises one child described by a ProcessSpec; see the module docstring."""
 
@@ -133,7 +93,7 @@ class SupervisedProcess:
         self.log = get_logger(component=spec.name)
         self._rng = rng or random.Random()
         self._state = ProcessState.STOPPED
-        self._child: _Child | None = None
+        self._child: Child | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
         self._drains: set[asyncio.Task[None]] = set()
@@ -201,10 +161,10 @@ class SupervisedProcess:
             kwargs.update(user=spec.uid, group=spec.gid if spec.gid is not None else 0, extra_groups=[])
         return kwargs
 
-    async def _spawn(self, previous: _Child | None = None) -> _Child:
+    async def _spawn(self, previous: Child | None = None) -> Child:
         """Spawn a child; `previous`, an exited child not yet reported, is reported right after the spawn."""
         loop = asyncio.get_running_loop()
-        child = _Child(self.spec.name, self.renderer, loop)
+        child = Child(self.spec.name, self.renderer, loop)
         transport, _ = await loop.subprocess_exec(lambda: child, *self.spec.argv, **self._popen_kwargs())
         child.pid = transport.get_pid()
         child.started_mono, child.started_wall = time.monotonic(), time.time()
@@ -252,11 +212,10 @@ class SupervisedProcess:
         child = self._child
         if child is not None and not child.exited.done():
             self.log.warning("process.killed_on_cancel", pid=child.pid)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(child.pid, signal.SIGKILL)
+            kill_group(child.pid)
 
     # --- the supervising task ---------------------------------------------------------------------
-    async def _supervise(self, child: _Child | None) -> None:
+    async def _supervise(self, child: Child | None) -> None:
         assert self._stop is not None
         policy, attempt = self.spec.backoff, 0
         try:
@@ -301,7 +260,7 @@ class SupervisedProcess:
                     self._set(ProcessState.STOPPING)
                 self._set(ProcessState.STOPPED)
 
-    async def _exit_or_stop(self, child: _Child) -> bool:
+    async def _exit_or_stop(self, child: Child) -> bool:
         """Wait for the child to exit (False) or for a stop request (True)."""
         assert self._stop is not None
         stop: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
@@ -322,7 +281,7 @@ class SupervisedProcess:
             await asyncio.wait_for(self._stop.wait(), delay)
         return self._stop.is_set()
 
-    def _reaped(self, child: _Child) -> None:
+    def _reaped(self, child: Child) -> None:
         """What must happen before anything is respawned: the exit recorded, the orphans killed.
 
         The group is killed before a respawn because the old PID (and so its group id) may be reused by
@@ -332,39 +291,40 @@ class SupervisedProcess:
         assert rc is not None
         self.last_exit, self.last_exit_at = describe_exit(rc), time.time()
         child.uptime = round(time.monotonic() - child.started_mono, 3)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.pid, signal.SIGKILL)
+        kill_group(child.pid)  # anything left in the child's process group is an orphan of ours
 
-    def _report_exit(self, child: _Child, *, respawned: bool = False) -> None:
-        """The exit in words, the pid file removed and the pipes drained.
+    def _report_exit(self, child: Child, *, respawned: bool = False) -> None:
+        """The exit in words, the pid file removed and the pipes drained (the group: see `_reaped`).
 
-        `respawned=True` once a new child runs: its pid file has replaced the old one, and its PID may
-        even be the old one, so the old group is not signalled again either (`_reaped` did it).
+        `respawned=True` once a new child runs: its pid file has already replaced the old one.
         """
         rc = child.returncode
         assert rc is not None
         self.log.warning("process.exited", pid=child.pid, how=describe_exit(rc), uptime=child.uptime,
                          **exit_fields(rc))
-        self._cleanup(child, respawned=respawned)
-
-    def _cleanup(self, child: _Child, *, respawned: bool = False) -> None:
         if not respawned:
-            # Anything left in the child's process group is an orphan of ours: no survivor.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(child.pid, signal.SIGKILL)
             remove_pid(self.spec.pid_file, child.pid)
+        self._drain_later(child)
+
+    def _cleanup(self, child: Child) -> None:
+        """After a stop: no survivor in the group, no pid file, the pipes drained."""
+        kill_group(child.pid)
+        remove_pid(self.spec.pid_file, child.pid)
+        self._drain_later(child)
+
+    def _drain_later(self, child: Child) -> None:
         task = asyncio.create_task(self._drain(child))
         self._drains.add(task)
         task.add_done_callback(self._drains.discard)
 
-    async def _drain(self, child: _Child) -> None:
+    async def _drain(self, child: Child) -> None:
         """Let the pipes deliver their last lines, then close the transport (no leaked fds)."""
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(child.closed), PIPE_DRAIN_TIMEOUT)
         if child.transport is not None:
             child.transport.close()
 
-    async def _terminate(self, child: _Child) -> None:
+    async def _terminate(self, child: Child) -> None:
         """SIGTERM, wait `stop_timeout`, SIGKILL the process group; always waits for the reap."""
         self._set(ProcessState.STOPPING)
         timeout = self.spec.stop_timeout
@@ -376,8 +336,7 @@ class SupervisedProcess:
                 await asyncio.wait_for(asyncio.shield(child.exited), timeout)
             except TimeoutError:
                 self.log.warning("process.stop_timeout", pid=child.pid, timeout=timeout)
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(child.pid, signal.SIGKILL)
+                kill_group(child.pid)
             await asyncio.shield(child.exited)
         rc = child.returncode
         self.last_exit, self.last_exit_at = describe_exit(rc), time.time()
@@ -408,5 +367,4 @@ class SupervisedProcess:
             self._stop.set()
         pid = self.pid
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+            kill_group(pid)
