@@ -97,6 +97,17 @@ def atomic_write(
         fsync_dir(directory)
 
 
+def remove_stale_temps(directory: Path) -> list[str]:
+    """Delete the temp files `atomic_write` leaves when killed mid-write; returns their names."""
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        if name.startswith(".") and name.endswith(".tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                (directory / name).unlink()
+            removed.append(name)
+    return removed
+
+
 def ensure_dir(path: Path, mode: int, *, uid: int | None = None, gid: int | None = None) -> Path:
     """mkdir -p, then force `mode` (and owner) on the leaf: an existing dir gets the mode too, as in k0s."""
     path.mkdir(parents=True, exist_ok=True, mode=mode)

@@ -19,7 +19,6 @@ directory (`backup` does not archive it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import os
 import re
@@ -34,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from k0spy.fsutil import OWNER_ONLY_MODE, atomic_write, ensure_dir, fsync_dir
+from k0spy.fsutil import OWNER_ONLY_MODE, atomic_write, ensure_dir, fsync_dir, remove_stale_temps
 from k0spy.log import get_logger
-from k0spy.pki.keys import KEY_BITS, generate_key, load_private_key, private_pem
+from k0spy.pki.keys import KEY_BITS, KeyPool, generate_key, load_private_key, private_pem
 
 if TYPE_CHECKING:
     from k0spy.paths import Paths
@@ -154,10 +153,7 @@ class SpareKeys:
         """Create the directory (0700, root) and drop temp files a killed refill left behind."""
         ensure_dir(self.directory, SPARE_DIR_MODE, uid=0 if os.geteuid() == 0 else None,
                    gid=0 if os.geteuid() == 0 else None)
-        for name in os.listdir(self.directory):
-            if name.startswith(".") and name.endswith(".tmp"):
-                with contextlib.suppress(FileNotFoundError):
-                    (self.directory / name).unlink()
+        remove_stale_temps(self.directory)
 
     def _write(self, key: rsa.RSAPrivateKey) -> None:
         path = self.directory / f"spare-{secrets.token_hex(8)}.key"
@@ -172,9 +168,9 @@ class SpareKeys:
         missing = max(0, target - self.count())
         if workers <= 1 or missing <= 1:
             return self._refill_serial(missing, stop)
-        with ThreadPoolExecutor(workers, thread_name_prefix="pki-spare") as pool:
-            for key in pool.map(lambda _: generate_key(), range(missing)):
-                self._write(key)
+        with KeyPool(workers) as pool:
+            for future in [pool.submit() for _ in range(missing)]:
+                self._write(future.result())
         return missing
 
     def _refill_serial(self, missing: int, stop: threading.Event | None) -> int:
@@ -227,13 +223,12 @@ def refill_now(paths: Paths, settings: PKISettings, workers: int | None = None) 
     """Top up the reserve synchronously on a few threads (`controller --init-only`); warns on failure."""
     from k0spy.pki.keys import default_workers
 
-    started = time.perf_counter()
+    started, target = time.perf_counter(), reserve_size(settings)
     try:
-        written = SpareKeys(paths.pki_spare_dir).refill(reserve_size(settings), workers=workers or
-                                                        default_workers())
+        written = SpareKeys(paths.pki_spare_dir).refill(target, workers=workers or default_workers())
     except Exception as err:  # never fatal
         _log().warning("pki.spare_refill_failed", error=str(err), directory=str(paths.pki_spare_dir))
         return 0
-    _log().info("pki.spare_refilled", count=written, reserve=reserve_size(settings),
+    _log().info("pki.spare_refilled", count=written, reserve=target,
                 seconds=round(time.perf_counter() - started, 3))
     return written

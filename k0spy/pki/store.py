@@ -11,12 +11,11 @@ disk matches, whatever instant a kill -9 hit.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from k0spy.fsutil import atomic_write, fsync_dir
+from k0spy.fsutil import atomic_write, fsync_dir, remove_stale_temps
 
 STAGING_SUFFIX = ".pending"
 SECOND_SUFFIXES = (".crt", ".pub")
@@ -56,13 +55,8 @@ def recover(directory: Path) -> list[str]:
     """Finish or discard interrupted pair commits and remove stray temp files; returns what was done."""
     if not directory.is_dir():
         return []
-    actions: list[str] = []
+    actions = [f"removed {name}" for name in remove_stale_temps(directory)]
     names = sorted(os.listdir(directory))
-    for name in names:
-        if name.startswith(".") and name.endswith(".tmp"):
-            with contextlib.suppress(FileNotFoundError):
-                (directory / name).unlink()
-            actions.append(f"removed {name}")
     staged = [name for name in names if name.startswith(".") and name.endswith(STAGING_SUFFIX)]
     for name in staged:  # complete commits whose second file was staged
         stem, suffix = os.path.splitext(name[1:-len(STAGING_SUFFIX)])
