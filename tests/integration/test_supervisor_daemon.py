@@ -14,6 +14,7 @@ from k0spy.paths import Paths
 from k0spy.runtime import read_runtime_config
 from tests.support.supervisor import (
     children_started,
+    handles_signal,
     kill_tree,
     managed_processes,
     running_daemon,
@@ -90,7 +91,8 @@ def test_second_sigterm_kills_everything_at_once(tmp_path: Path) -> None:
                                  {"name": "b", "args": ["--ignore-term"], "stop_timeout": 60}])
     with running_daemon(tmp_path, spec) as d:
         comps = wait_ready(d, ["a", "b"])
-        time.sleep(0.3)  # let the children install their SIGTERM handlers
+        wait_for(lambda: all(handles_signal(c["pid"], signal.SIGTERM) for c in comps.values()),
+                 what="children ignoring SIGTERM")
         d.signal(signal.SIGTERM)
         wait_for(lambda: any(e.get("event") == "process.stopping" for e in d.events()), what="stopping")
         t0 = time.monotonic()

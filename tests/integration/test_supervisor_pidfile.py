@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ import pytest
 from k0spy.paths import Paths
 from k0spy.supervisor.env import build_env
 from k0spy.supervisor.pidfile import PIDFILE_MARKER, judge, remove_pid, terminate_stale, write_pid
-from tests.support.supervisor import PINGPONG, kill_tree, pidfd_child_watcher
+from tests.support.supervisor import PINGPONG, handles_signal, kill_tree, pidfd_child_watcher, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -72,7 +73,7 @@ async def test_stale_child_ignoring_sigterm_is_killed(paths: Paths, pidfile: Pat
                                                       spawned: list[subprocess.Popen[bytes]]) -> None:
     proc = _stale_child(paths, "etcd", "--ignore-term")
     spawned.append(proc)
-    time.sleep(0.3)  # let it install the SIGTERM handler
+    wait_for(lambda: handles_signal(proc.pid, signal.SIGTERM), what="child ignoring SIGTERM")
     write_pid(pidfile, proc.pid)
     t0 = time.monotonic()
     verdict = await terminate_stale(pidfile, sys.executable, "etcd", timeout=0.5)

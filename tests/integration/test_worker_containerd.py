@@ -165,14 +165,24 @@ if "--version" in sys.argv:
     sys.exit(0)
 state = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--state="))
 os.makedirs(state, exist_ok=True)
-def hup(signum, frame):
-    with open(os.path.join(state, "sighup"), "a") as out:
-        out.write("hup\\n")
-signal.signal(signal.SIGHUP, hup)
+def record(name, text):
+    # write then rename, so that a reader never sees the file before its content
+    with open(os.path.join(state, name + ".tmp"), "w") as out:
+        out.write(text)
+    os.replace(os.path.join(state, name + ".tmp"), os.path.join(state, name))
+signal.signal(signal.SIGHUP, lambda s, f: record("sighup", "hup\\n"))
 signal.signal(signal.SIGTERM, lambda s, f: sys.exit(0))
+record("handlers", "installed\\n")
 while True:
     time.sleep(1)
 """
+
+
+async def _wait_for_file(path: Path, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert path.exists(), f"{path} did not appear within {timeout} s"
 
 
 async def test_containerd_2_gets_v3_config_and_sighup(paths: Paths, tmp_path: Path) -> None:
@@ -191,12 +201,11 @@ async def test_containerd_2_gets_v3_config_and_sighup(paths: Paths, tmp_path: Pa
         assert comp.process is not None
         before = comp.process.status()
         assert before is not None and before.pid is not None
-        await asyncio.sleep(0.3)  # the stand-in installs its handler
+        # a SIGHUP before the stand-in's handler is installed would kill it: wait for its word
+        await _wait_for_file(paths.containerd_state / "handlers")
         (paths.containerd_dropin_dir / "10-x.toml").write_text("version = 3\n")
         marker = paths.containerd_state / "sighup"
-        deadline = time.monotonic() + 15
-        while not marker.exists() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await _wait_for_file(marker)
         assert marker.read_text() == "hup\n"
         after = comp.process.status()
         assert after is not None and after.pid == before.pid and comp.reloads == 1

@@ -271,6 +271,22 @@ async def until(cond: Any, timeout: float = 10.0, interval: float = 0.01, what: 
         await asyncio.sleep(interval)
 
 
+def handles_signal(pid: int, signum: int) -> bool:
+    """The process has installed a handler for (or ignores) signum, read from /proc/PID/status.
+
+    Tests that send a signal to a child which must survive it wait for this rather than sleeping:
+    a signal that arrives before the child's handler would kill it on a busy machine.
+    """
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    masks = {k: int(v, 16) for k, v in (line.split(":\t", 1) for line in status.splitlines()
+                                         if line.startswith(("SigCgt:", "SigIgn:")))}
+    bit = 1 << (signum - 1)
+    return bool((masks.get("SigCgt", 0) | masks.get("SigIgn", 0)) & bit)
+
+
 def all_gone(processes: list[Any]) -> bool:
     """Every psutil.Process given has exited (a zombie counts: only its parent's reap is left)."""
     import psutil
