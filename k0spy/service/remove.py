@@ -52,7 +52,12 @@ def _walk(directory: Path, dev: int, out: list[tuple[str, Path]]) -> None:
         return
     for entry in children:
         path = Path(entry.path)
-        st = entry.stat(follow_symlinks=False)
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            # Removed under us since the listing, e.g. a snapshot that a still-running containerd
+            # collects after reset deleted its container: gone is what reset wants.
+            continue
         if stat.S_ISDIR(st.st_mode) and st.st_dev == dev:
             _walk(path, dev, out)
         out.append(("mount" if stat.S_ISDIR(st.st_mode) and st.st_dev != dev else _kind(st.st_mode), path))

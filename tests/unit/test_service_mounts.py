@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from k0spy.service.mounts import mounts_under, parse_mountinfo
 from k0spy.service.remove import list_tree, remove_tree
@@ -43,6 +44,25 @@ def test_list_tree_never_follows_symlinks(tmp_path: Path) -> None:
     result = remove_tree(top)
     assert not result.leftovers and not top.exists()
     assert (outside / "keep").read_text() == "x"
+
+
+def test_remove_tree_tolerates_entries_vanishing_under_it(tmp_path: Path, monkeypatch: Any) -> None:
+    """A still-running containerd collects snapshots while reset walks its directory."""
+    top = tmp_path / "data"
+    (top / "snapshots" / "2" / "work").mkdir(parents=True)
+    (top / "snapshots" / "3").mkdir()
+    real_scandir = os.scandir
+
+    def racing_scandir(path: Any) -> list[os.DirEntry[str]]:
+        entries = list(real_scandir(path))
+        if Path(path) == top / "snapshots":  # listed, then collected before reset looks at it
+            (top / "snapshots" / "2" / "work").rmdir()
+            (top / "snapshots" / "2").rmdir()
+        return entries
+
+    monkeypatch.setattr("k0spy.service.remove.os.scandir", racing_scandir)
+    result = remove_tree(top)
+    assert result.leftovers == [] and not top.exists()
 
 
 def test_remove_tree_keeps_top_when_asked(tmp_path: Path) -> None:
