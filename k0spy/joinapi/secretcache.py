@@ -19,34 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from k0spy.joinapi.tokens import NAMESPACE, SECRET_TYPE, BootstrapToken, SecretFormatError, parse_token_secret
 from k0spy.kube.client import secrets_path
+from k0spy.kube.informer import RELIST_BACKOFF, WATCH_SECONDS, ListWatchSource, list_and_watch
 from k0spy.supervisor.backoff import BackoffPolicy
 
 SecretDoc = dict[str, Any]
 FIELD_SELECTOR = f"type={SECRET_TYPE}"
-# the server ends each watch after this long (plus up to 10 % so that many servers do not relist together);
-# the client gives up on a silent stream a little later (kube.client.KubeClient.watch), so even a watch
-# whose connection died without a reset (no FIN, no RST) is out of sync after about 2 minutes
-WATCH_SECONDS = 120
-# relist at once after a break, then 0.1 s doubling to 5 s; a watch that lasted 10 s resets the count
-RELIST_BACKOFF = BackoffPolicy(first=0.0, initial=0.1, cap=5.0, reset_after=10.0)
-
-
-class SecretSource(Protocol):
-    """What the cache needs from the API (k0spy.kube.client.KubeClient has it)."""
-
-    async def list_versioned(self, path: str, *, field_selector: str = "",
-                             what: str = "") -> tuple[list[SecretDoc], str]: ...
-
-    def watch(self, path: str, resource_version: str, *, field_selector: str = "",
-              timeout_seconds: int = 300, what: str = "") -> AsyncIterator[tuple[str, SecretDoc]]: ...
 
 
 def parsed_entry(secret: SecretDoc) -> BootstrapToken | None:
@@ -63,7 +46,7 @@ def parsed_entry(secret: SecretDoc) -> BootstrapToken | None:
 class SecretCache:
     """name -> parsed token for every bootstrap-token Secret, kept current by a watch; see the module doc."""
 
-    source: SecretSource
+    source: ListWatchSource
     backoff: BackoffPolicy = RELIST_BACKOFF
     watch_seconds: int = WATCH_SECONDS
     on_event: Callable[..., None] = lambda _event, **_fields: None
@@ -113,40 +96,30 @@ class SecretCache:
                 await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout)
             return predicate(self)
 
-    async def _list(self) -> None:
-        items, version = await self.source.list_versioned(
-            secrets_path(NAMESPACE), field_selector=FIELD_SELECTOR, what="listing bootstrap token secrets")
+    async def _listed(self, items: list[SecretDoc], version: str) -> None:
         self.lists += 1
         self.replace(items, version)
         self.on_event("tokencache.synced", tokens=len(self.entries), resource_version=version)
         await self._notify()
 
-    async def _watch(self) -> None:
-        events = self.source.watch(
-            secrets_path(NAMESPACE), self.resource_version, field_selector=FIELD_SELECTOR,
-            timeout_seconds=int(self.watch_seconds * random.uniform(1.0, 1.1)),
-            what="watching bootstrap token secrets")
-        async for kind, obj in events:
-            self.apply(kind, obj)
-            await self._notify()
+    async def _changed_by(self, kind: str, obj: SecretDoc) -> None:
+        self.apply(kind, obj)
+        await self._notify()
+
+    async def _ended(self, error: Exception | None) -> None:
+        self.unsync()
+        if error is None:
+            self.on_event("tokencache.watch_ended")
+        else:
+            self.on_event("tokencache.watch_broken", error=str(error))
+        await self._notify()
 
     async def run(self) -> None:
-        """List, watch, and on any end relist with backoff, until cancelled."""
-        attempt = 0
-        while True:
-            began = time.monotonic()
-            try:
-                await self._list()
-                await self._watch()
-                self.on_event("tokencache.watch_ended")
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:  # API down, 410 Gone, broken stream: out of sync, then relist
-                self.on_event("tokencache.watch_broken", error=str(err))
-            finally:
-                self.unsync()
-                with contextlib.suppress(RuntimeError):  # the loop is closing
-                    await self._notify()
-            attempt = self.backoff.next_attempt(attempt, time.monotonic() - began)
-            await asyncio.sleep(self.backoff.next_delay(attempt))
-            attempt += 1
+        """List, watch, and on any end relist with backoff, until cancelled (then out of sync)."""
+        try:
+            await list_and_watch(
+                self.source, secrets_path(NAMESPACE), field_selector=FIELD_SELECTOR,
+                what="bootstrap token secrets", on_list=self._listed, on_event=self._changed_by,
+                on_end=self._ended, backoff=self.backoff, watch_seconds=self.watch_seconds)
+        finally:
+            self.unsync()
