@@ -228,9 +228,17 @@ class KubeClient:
                 if resp.status != 200:
                     body = await resp.json(content_type=None) if resp.content_length != 0 else None
                     raise _error_from(resp.status, body, what)
-                async for line in resp.content:
-                    if line.strip():
-                        yield _watch_event(line, what)
+                try:
+                    async for line in resp.content:
+                        if line.strip():
+                            yield _watch_event(line, what)
+                except BaseException:
+                    # Cancelled, abandoned by the consumer, or an ERROR event: the stream is dropped, so
+                    # abort its connection rather than start a TLS close that a stopping loop would leave
+                    # half done (an unclosed socket at exit).
+                    if resp.connection is not None and resp.connection.transport is not None:
+                        resp.connection.transport.abort()
+                    raise
         except (aiohttp.ClientError, TimeoutError, ValueError) as err:
             raise KubeApiError(f"{what}: the watch on {self.creds.server} broke: "
                                f"{err or type(err).__name__}") from err
