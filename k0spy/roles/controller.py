@@ -194,7 +194,7 @@ async def build_controller(req: ControllerRequest, timeline: Timeline | None = N
         for spec in specs:
             prepare(spec)
     components: list[Component] = [build_component(spec, req.paths) for spec in specs]
-    components = with_join_components(req, with_worker_config(req, components))
+    components = with_csr_approver(req, with_join_components(req, with_worker_config(req, components)))
     return [*components, cert_renewer(req, components)]
 
 
@@ -209,6 +209,15 @@ def cert_renewer(req: ControllerRequest, components: list[Component]) -> Compone
         seconds=req.cert_renewal_window)
     targets = list(components)
     return CertRenewer(req.paths, req.pki_settings(), lambda: targets, window=window)
+
+
+def with_csr_approver(req: ControllerRequest, components: list[Component]) -> list[Component]:
+    """The kubelet serving-CSR approver after the join components (k0s's order), unless disabled."""
+    if req.opts.disabled("csr-approver"):
+        return components
+    from k0spy.components.csrapprover import CSRApprover
+
+    return [*components, CSRApprover(req.paths)]
 
 
 def with_worker_config(req: ControllerRequest, components: list[Component]) -> list[Component]:

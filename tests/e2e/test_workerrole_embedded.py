@@ -59,6 +59,18 @@ def test_enable_worker_runs_containerd_and_a_tainted_ready_control_plane_node(ne
     assert "127.0.0.1" in (node.run / "kubelet-direct.conf").read_text()
     assert (node.run / "kubelet" / "ca.crt").read_bytes() == (node.data / "pki" / "ca.crt").read_bytes()
 
+    # serverTLSBootstrap: the kubelet's serving CSR is approved by k0spy's csr-approver, signed by the
+    # controller-manager, and stored by the kubelet
+    assert rows["csr-approver"]["state"] == "running"  # in-process: no pid of its own
+    wait_for(lambda: (node.data / "kubelet" / "pki" / "kubelet-server-current.pem").exists(), timeout=30)
+    csrs = node.k0spy("kubectl", "get", "csr", "-o", "json")
+    assert csrs.returncode == 0, csrs.stderr
+    serving = [c for c in json.loads(csrs.stdout)["items"]
+               if c["spec"]["signerName"] == "kubernetes.io/kubelet-serving"]
+    assert serving and serving[0]["spec"]["username"] == f"system:node:{hostname}"
+    assert [c["reason"] for c in serving[0]["status"]["conditions"]] == ["Autoapproved by K0s CSRApprover"]
+    assert any(e.get("event") == "csr.approved" and e.get("node") == hostname for e in node.events())
+
     assert node.stop() == 0
     stopped = [e["component"] for e in node.events() if e.get("event") == "process.stopped"]
     assert stopped[:2] == ["kubelet", "containerd"]

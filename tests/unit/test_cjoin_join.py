@@ -13,7 +13,7 @@ from k0spy.errors import K0spyError
 from k0spy.etcd.members import Member, find_member, members_doc, parse_members, peer_url_of
 from k0spy.joinapi.settings import EtcdAccess
 from k0spy.paths import Paths
-from k0spy.roles.controller import ControllerRequest
+from k0spy.roles.controller import ControllerRequest, with_csr_approver
 from k0spy.roles.join import configured_peer_url, join_cluster, redact_token_args, with_join_components
 from tests.support.config import load_text
 
@@ -77,6 +77,14 @@ def test_control_api_follows_the_worker_config_publisher_and_the_promoter_comes_
     assert names(out) == ["etcd", "kube-apiserver", "worker-config", CONTROL_API, "kube-scheduler", PROMOTER]
     control_api = out[3]
     assert control_api.args[-1] == "api" and b"kind: RuntimeConfig" in control_api.stdin
+
+
+def test_csr_approver_comes_after_the_join_components_unless_disabled(paths: Paths) -> None:
+    base = with_join_components(request(paths, ETCD), [Named("etcd"), Named("kube-apiserver")])
+    assert names(with_csr_approver(request(paths, ETCD), base)) == [
+        "etcd", "kube-apiserver", CONTROL_API, PROMOTER, "csr-approver"]
+    off = request(paths, ETCD, disable_components=("csr-approver",))
+    assert names(with_csr_approver(off, base)) == ["etcd", "kube-apiserver", CONTROL_API, PROMOTER]
 
 
 def test_no_control_api_when_disabled_single_or_not_joinable(paths: Paths) -> None:

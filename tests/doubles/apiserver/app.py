@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import meta, protobuf, tables
+from . import meta, protobuf, review, tables
 from . import patch as patchmod
 from . import resources as resmod
 from .auth import User, allowed, forbidden
@@ -53,6 +53,7 @@ def make_app(state: ApiState) -> web.Application:
     app.router.add_get("/openapi/v3/{tail:.+}", meta.openapi_v3_doc)
     app.router.add_route("*", "/api/v1", meta.discovery_core)
     app.router.add_route("*", "/api/v1/{tail:.*}", _resource)
+    app.router.add_route("*", review.PATH, review.create_review)
     app.router.add_route("*", "/apis/{group}", meta.discovery_group)
     app.router.add_route("*", "/apis/{group}/{version}", meta.discovery_gv)
     app.router.add_route("*", "/apis/{group}/{version}/{tail:.*}", _resource)
