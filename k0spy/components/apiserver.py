@@ -203,7 +203,7 @@ def apiserver_spec(
     return ComponentSpec(
         name=NAME, component=NAME, binary=str(paths.bin_dir / NAME), args=tuple(rendered),
         user=APISERVER_USER, files=(egress_selector_file(paths),) if konnectivity else (),
-        stop_timeout=timeout / SECOND_NS, overridden=overridden,
+        stop_timeout=timeout / SECOND_NS, overridden=overridden, binds_privileged_ports=api.port < 1024,
         probe=ProbeSpec("https", f"https://{join_host_port(api.address, api.port)}/readyz?verbose",
                         ca_file=str(paths.cert_dir / "ca.crt"), cert_file=str(paths.cert_dir / "admin.crt"),
                         key_file=str(paths.cert_dir / "admin.key"), timeout=5.0),

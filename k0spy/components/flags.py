@@ -229,6 +229,7 @@ class ComponentSpec:
     keep_env_prefix: bool = False
     probe: ProbeSpec | None = None
     overridden: tuple[str, ...] = ()
+    binds_privileged_ports: bool = False  # run with CAP_NET_BIND_SERVICE when dropped to `user`
 
     def to_dict(self) -> dict[str, Any]:
         """The dry run's JSON object for this component."""
@@ -242,5 +243,6 @@ class ComponentSpec:
             "stopTimeout": self.stop_timeout,
             "keepEnvPrefix": self.keep_env_prefix,
             "probe": self.probe.to_dict() if self.probe else None,
+            "bindsPrivilegedPorts": self.binds_privileged_ports,
             "overriddenByExtraArgs": list(self.overridden),
         }

@@ -22,6 +22,7 @@ from k0spy.log import get_logger
 from k0spy.paths import Paths
 from k0spy.supervisor.backoff import DEFAULT_BACKOFF, BackoffPolicy
 from k0spy.supervisor.output import BatchRenderer
+from k0spy.supervisor.privileges import find_setpriv, needs_capability
 from k0spy.supervisor.process import ProcessSpec, ProcessStatus, SupervisedProcess
 
 Probe = Callable[[], Awaitable[None]]  # raises (NotReady or anything) while not healthy
@@ -48,9 +49,10 @@ class ProcessComponent:
         user: str | None = None, keep_env_prefix: bool = False, stop_timeout: float = 5.0,
         probe: Probe | None = None, stdin: bytes | None = None, backoff: BackoffPolicy = DEFAULT_BACKOFF,
         renderer: BatchRenderer | None = None, probe_interval: float = PROBE_INTERVAL_READY,
-        ready_in_background: bool = False,
+        ready_in_background: bool = False, binds_privileged_ports: bool = False,
     ) -> None:
         self.name = name
+        self.binds_privileged_ports = binds_privileged_ports
         self.ready_in_background = ready_in_background  # see Manager.start
         self.binary = str(binary)
         self.args = list(args)
@@ -74,11 +76,19 @@ class ProcessComponent:
         uid, warning = resolve_user(self.user)
         if warning:
             self.log.warning("component.user_missing", user=self.user)
+        setpriv = None
+        if needs_capability(self.binds_privileged_ports, uid):
+            setpriv = find_setpriv()
+            if setpriv is None:
+                raise K0spyError(
+                    f"{self.name} binds a port below 1024 as user {self.user}, which needs "
+                    "CAP_NET_BIND_SERVICE, granted through setpriv, and setpriv was not found",
+                    hint="install util-linux (setpriv), or use a port of 1024 or above")
         self.process = SupervisedProcess(ProcessSpec(
             name=self.name, argv=(self.binary, *self.args), data_dir=self.paths.data_dir,
             pid_file=self.paths.pid_file(self.name), stdin=self.stdin, uid=uid, gid=0 if uid is not None
             else None, keep_env_prefix=self.keep_env_prefix, stop_timeout=self.stop_timeout,
-            backoff=self.backoff, ready_on_spawn=self.probe is None,
+            backoff=self.backoff, ready_on_spawn=self.probe is None, setpriv=setpriv,
         ), self.renderer)
 
     async def start(self) -> None:

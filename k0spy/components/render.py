@@ -254,4 +254,5 @@ def build_component(spec: ComponentSpec, paths: Paths, **kwargs: Any) -> Process
 
     return ProcessComponent(
         spec.name, spec.binary, spec.args, paths, user=spec.user, keep_env_prefix=spec.keep_env_prefix,
-        stop_timeout=spec.stop_timeout, probe=build_probe(spec.probe) if spec.probe else None, **kwargs)
+        stop_timeout=spec.stop_timeout, probe=build_probe(spec.probe) if spec.probe else None,
+        binds_privileged_ports=spec.binds_privileged_ports, **kwargs)

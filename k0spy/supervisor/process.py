@@ -11,7 +11,8 @@ group at once, the ordered stop then finds nothing left to wait for.
 
 Each child gets its own session (so terminal and group signals aimed at the daemon do not reach it), cwd =
 the data dir, stdin from /dev/null or the given bytes, the environment of `env.build_env`, and, when the
-daemon runs as root and the component has a system user, that uid with gid 0 and no supplementary groups.
+daemon runs as root and the component has a system user, that uid with gid 0 and no supplementary groups
+(plus CAP_NET_BIND_SERVICE through `setpriv` for one that binds a port below 1024, see privileges.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from k0spy.supervisor.env import build_env
 from k0spy.supervisor.exits import describe_exit, exit_fields
 from k0spy.supervisor.output import BatchRenderer
 from k0spy.supervisor.pidfile import PIDFILE_MARKER, remove_pid, terminate_stale, write_pid
+from k0spy.supervisor.privileges import setpriv_argv
 from k0spy.supervisor.state import ProcessState, check_transition
 
 PIPE_DRAIN_TIMEOUT = 2.0
@@ -57,6 +59,8 @@ class ProcessSpec:
     backoff: BackoffPolicy = DEFAULT_BACKOFF
     environ: Mapping[str, str] | None = None
     ready_on_spawn: bool = True
+    # run through `setpriv` with CAP_NET_BIND_SERVICE ambient when dropped to `uid` (privileges.py)
+    setpriv: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,15 +161,21 @@ class SupervisedProcess:
             "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "cwd": spec.data_dir, "env": env,
             "start_new_session": True,
         }
-        if os.geteuid() == 0 and spec.uid is not None:
+        if os.geteuid() == 0 and spec.uid is not None and spec.setpriv is None:
             kwargs.update(user=spec.uid, group=spec.gid if spec.gid is not None else 0, extra_groups=[])
         return kwargs
+
+    def _argv(self) -> tuple[str, ...]:
+        spec = self.spec
+        if spec.setpriv is not None and spec.uid is not None and os.geteuid() == 0:
+            return setpriv_argv(spec.setpriv, spec.argv, spec.uid, spec.gid if spec.gid is not None else 0)
+        return spec.argv
 
     async def _spawn(self, previous: Child | None = None) -> Child:
         """Spawn a child; `previous`, an exited child not yet reported, is reported right after the spawn."""
         loop = asyncio.get_running_loop()
         child = Child(self.spec.name, self.renderer, loop)
-        transport, _ = await loop.subprocess_exec(lambda: child, *self.spec.argv, **self._popen_kwargs())
+        transport, _ = await loop.subprocess_exec(lambda: child, *self._argv(), **self._popen_kwargs())
         child.pid = transport.get_pid()
         child.started_mono, child.started_wall = time.monotonic(), time.time()
         if self.spec.stdin is not None:

@@ -10,6 +10,7 @@ from k0spy.components.apiserver import stop_timeout_ns
 from k0spy.components.etcd import EtcdJoin
 from k0spy.components.flags import ComponentSpec
 from k0spy.errors import K0spyError
+from k0spy.supervisor.privileges import setpriv_argv
 from tests.support.render import FACTS, arg_map, render
 
 BASE = render()
@@ -199,6 +200,22 @@ def test_only_bind_to_address_and_external_address() -> None:
     off = render("spec: {api: {externalAddress: k8s.example.com}}",
                  disable_components=["endpoint-reconciler"])["kube-apiserver"]
     assert "endpoint-reconciler-type" not in arg_map(off.args)
+
+
+def test_a_port_below_1024_asks_for_the_bind_capability_and_nothing_else_changes() -> None:
+    assert not BASE["kube-apiserver"].binds_privileged_ports
+    low = render("spec: {api: {port: 443}}")
+    api = low["kube-apiserver"]
+    assert api.binds_privileged_ports and api.to_dict()["bindsPrivilegedPorts"] is True
+    assert arg_map(api.args)["secure-port"] == "443" and api.user == "kube-apiserver"
+    assert not any(spec.binds_privileged_ports for name, spec in low.items() if name != "kube-apiserver")
+
+
+def test_setpriv_command_keeps_the_argv_whole() -> None:
+    argv = ("/var/lib/k0s/bin/kube-apiserver", "--secure-port=443", "--", "x y")
+    assert setpriv_argv("/usr/bin/setpriv", argv, 996, 0) == (
+        "/usr/bin/setpriv", "--reuid=996", "--regid=0", "--clear-groups", "--inh-caps=+net_bind_service",
+        "--ambient-caps=+net_bind_service", "--", *argv)
 
 
 def test_anonymous_auth_default_skipped_when_auth_config_manages_it() -> None:
