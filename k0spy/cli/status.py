@@ -2,6 +2,7 @@
 
     k0spy status [-o json|yaml]                 the daemon (k0s's fields and text layout)
     k0spy status components [-o json|yaml]      one row per component: state, pid, uptime, restarts...
+        [--max-count N]                         ... and its last N probe results and events
     k0spy status timeline [-o json]             the start-up waterfall
 
 Exit code 1 with "k0spy is not running" when no daemon answers on the socket. Stdlib only at import time.
@@ -16,6 +17,7 @@ from typing import Any
 import click
 
 from k0spy.cli.options import common_options, global_options
+from k0spy.supervisor.history import KEPT as HISTORY_KEPT
 
 OUTPUTS = click.Choice(["json", "yaml"])
 
@@ -85,6 +87,31 @@ def _backoff(row: dict[str, Any], now: float) -> str:
     return f"{row['backoff']:.2f}s (in {left:.2f}s)"
 
 
+def _clock(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at))
+
+
+def _history_line(item: dict[str, Any]) -> str:
+    if "ok" in item:
+        return f"probe {'ok' if item['ok'] else 'failed: ' + str(item.get('message', ''))}"
+    if item.get("event") == "exited":
+        return f"pid {item.get('pid')} {item.get('how')}"
+    why = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("at", "event", "from", "to"))
+    return f"{item.get('from')} -> {item.get('to')}" + (f" ({why})" if why else "")
+
+
+def render_history(rows: list[dict[str, Any]]) -> str:
+    """Below the table: each supervised component's recent probes and events, newest first."""
+    out = []
+    for row in rows:
+        items = sorted([*row.get("probes", []), *row.get("events", [])], key=lambda i: -i["at"])
+        if not items:
+            continue
+        out.append(f"\n{row['name']}:\n")
+        out.extend(f"  {_clock(item['at'])}  {_history_line(item)}\n" for item in items)
+    return "".join(out)
+
+
 def render_components(rows: list[dict[str, Any]], now: float | None = None) -> str:
     now = now or time.time()
     header = ("NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "BACKOFF", "PROBE", "RSS", "CPU%")
@@ -116,12 +143,16 @@ def status(ctx: click.Context, output: str | None) -> None:
 
 @status.command("components")
 @click.option("-o", "--output", type=OUTPUTS, help="Output format (default: a table).")
+@click.option("--max-count", type=click.IntRange(min=1), default=None, metavar="N",
+              help=f"Also show each component's last N probe results and events (at most {HISTORY_KEPT}).")
 @common_options
-def components(output: str | None) -> None:
+def components(output: str | None, max_count: int | None) -> None:
     """Show every component: state, pid, uptime, restarts, last exit, backoff, probe, RSS, CPU%."""
-    rows = _get("/components")
+    rows = _get("/components" if max_count is None else f"/components?maxCount={max_count}")
     if not _emit(rows, output):
         click.echo(render_components(rows), nl=False)
+        if max_count is not None:
+            click.echo(render_history(rows), nl=False)
 
 
 @status.command("timeline")

@@ -15,6 +15,7 @@ import os
 import pwd
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from k0spy.components.base import NotReady
 from k0spy.errors import K0spyError
@@ -138,3 +139,9 @@ class ProcessComponent:
 
     def status(self) -> ProcessStatus | None:
         return self.process.status() if self.process is not None else None
+
+    def history(self, count: int) -> dict[str, list[dict[str, Any]]]:
+        """The last `count` probe results and events, newest first (`/components?maxCount=N`)."""
+        if self.process is None:
+            return {"probes": [], "events": []}
+        return self.process.history.latest(count)

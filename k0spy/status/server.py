@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from k0spy.log import get_logger
 from k0spy.status.metrics import ResourceSampler, render_metrics
@@ -91,7 +91,8 @@ class StatusServer:
             "ClusterConfig": info.cluster_config, "K0sVars": info.k0s_vars,
         }
 
-    def components_doc(self) -> list[dict[str, Any]]:
+    def components_doc(self, max_count: int | None = None) -> list[dict[str, Any]]:
+        """One row per component; with `max_count`, also its last probes and events (newest first)."""
         now = time.time()
         rows = []
         for comp in self.components():
@@ -101,16 +102,24 @@ class StatusServer:
             details = getattr(comp, "details", None)  # a component's own fields (cert-renewer's last run)
             if callable(details):
                 row.update(details())
+            history = getattr(comp, "history", None)
+            if max_count is not None and callable(history):
+                row.update(history(max_count))
             rows.append(row)
         self.sampler.forget_except({r["pid"] for r in rows if r.get("pid")})
         return rows
 
     def route(self, path: str) -> tuple[int, bytes, str]:
-        target = urlsplit(path).path
+        parts = urlsplit(path)
+        target = parts.path
         if target == "/status":
             return 200, _json(self.status_doc()), "application/json"
         if target == "/components":
-            return 200, _json(self.components_doc()), "application/json"
+            raw = parse_qs(parts.query).get("maxCount", [None])[0]
+            if raw is not None and not (raw.isdigit() and int(raw) >= 1):
+                error = f"maxCount must be a whole number of at least 1, not {raw!r}"
+                return 400, _json({"error": error}), "application/json"
+            return 200, _json(self.components_doc(int(raw) if raw else None)), "application/json"
         if target == "/timeline":
             return 200, _json(self.timeline.to_json()), "application/json"
         if target == "/metrics":

@@ -35,6 +35,7 @@ from k0spy.supervisor.backoff import DEFAULT_BACKOFF, BackoffPolicy
 from k0spy.supervisor.child import Child, kill_group
 from k0spy.supervisor.env import build_env
 from k0spy.supervisor.exits import describe_exit, exit_fields
+from k0spy.supervisor.history import History
 from k0spy.supervisor.output import BatchRenderer
 from k0spy.supervisor.pidfile import PIDFILE_MARKER, remove_pid, terminate_stale, write_pid
 from k0spy.supervisor.privileges import setpriv_argv
@@ -110,6 +111,7 @@ class SupervisedProcess:
         self.probe: tuple[bool, str, float] | None = None
         self.first_spawned_mono: float | None = None
         self._env: dict[str, str] | None = None
+        self.history = History()
 
     # --- state ------------------------------------------------------------------------------------
     @property
@@ -122,6 +124,7 @@ class SupervisedProcess:
         self._state = new
         if old is not new:
             self.log.debug("process.state", old=old.value, new=new.value, **fields)
+            self.history.event(time.time(), "state", **{"from": old.value, "to": new.value}, **fields)
 
     @property
     def pid(self) -> int | None:
@@ -143,6 +146,7 @@ class SupervisedProcess:
     def record_probe(self, ok: bool, message: str) -> None:
         """Store a readiness probe result; moves running <-> ready while a child is up."""
         self.probe = (ok, message, time.time())
+        self.history.probe(ok, message, self.probe[2])
         if ok and self._state is ProcessState.RUNNING:
             self._set(ProcessState.READY)
         elif not ok and self._state is ProcessState.READY:
@@ -310,8 +314,9 @@ class SupervisedProcess:
         """
         rc = child.returncode
         assert rc is not None
-        self.log.warning("process.exited", pid=child.pid, how=describe_exit(rc), uptime=child.uptime,
-                         **exit_fields(rc))
+        how = describe_exit(rc)
+        self.log.warning("process.exited", pid=child.pid, how=how, uptime=child.uptime, **exit_fields(rc))
+        self.history.event(time.time(), "exited", pid=child.pid, how=how)
         if not respawned:
             remove_pid(self.spec.pid_file, child.pid)
         self._drain_later(child)

@@ -56,6 +56,25 @@ def test_status_commands_show_the_running_daemon(tmp_path: Path) -> None:
         assert comps["crashy"]["nextRestartAt"] is not None and comps["crashy"]["restarts"] >= 0
         as_yaml = run_k0spy(["status", "components", "-o", "yaml", *dirs]).stdout
         assert yaml.safe_load(as_yaml)[0]["name"] == "web"
+        assert "probes" not in web and "events" not in web  # history only when asked for
+
+        # k0s's --max-count: the last N probe results and events of each component, newest first
+        recent = {c["name"]: c for c in json.loads(run_k0spy(["status", "components", "--max-count", "2",
+                                                               "-o", "json", *dirs]).stdout)}
+        assert 1 <= len(recent["web"]["probes"]) <= 2 and recent["web"]["probes"][0]["ok"] is True
+        assert len(recent["crashy"]["events"]) == 2
+        assert recent["crashy"]["events"][0] == {**recent["crashy"]["events"][0], "event": "state",
+                                                 "from": "ready", "to": "backing-off"}
+        exited = recent["crashy"]["events"][1]
+        assert exited["event"] == "exited" and exited["how"] == "exited with code 2"
+        stamps = [e["at"] for e in recent["crashy"]["events"]]
+        assert stamps == sorted(stamps, reverse=True)
+        history = run_k0spy(["status", "components", "--max-count", "3", *dirs])
+        assert history.returncode == 0, history.stderr
+        assert "\ncrashy:\n" in history.stdout and "exited with code 2" in history.stdout.split("crashy:")[1]
+        assert "probe ok" in history.stdout.split("\nweb:\n")[1]
+        refused = run_k0spy(["status", "components", "--max-count", "0", *dirs])
+        assert refused.returncode == 2 and "--max-count" in refused.stderr
 
         waterfall = run_k0spy(["status", "timeline", *dirs]).stdout.splitlines()
         assert waterfall[0].startswith("component") and waterfall[1].startswith("web")
