@@ -6,6 +6,7 @@ import json
 import signal
 from pathlib import Path
 
+import pytest
 import yaml
 
 from k0spy.status.client import get
@@ -110,18 +111,18 @@ def test_status_when_nothing_runs(tmp_path: Path) -> None:
     assert result.returncode == 1 and "k0spy is not running" in result.stderr
 
 
-def test_unknown_endpoint_is_404(tmp_path: Path) -> None:
+def test_unknown_endpoint_is_404_and_a_bad_max_count_400(tmp_path: Path) -> None:
     spec = write_spec(tmp_path, [{"name": "a"}])
     with running_daemon(tmp_path, spec) as d:
         wait_ready(d, ["a"])
         from k0spy.errors import K0spyError
 
-        try:
-            get(d.socket, "/nope")
-        except K0spyError as err:
-            assert "404" in err.message
-        else:
-            raise AssertionError("expected a 404")
+        for path, code, words in (("/nope", "404", "no such endpoint"),
+                                  ("/components?maxCount=abc", "400", "maxCount must be a whole number"),
+                                  ("/components?maxCount=0", "400", "not '0'")):
+            with pytest.raises(K0spyError) as info:
+                get(d.socket, path)
+            assert code in info.value.message and words in info.value.message, info.value.message
 
 
 def test_status_command_stays_cheap() -> None:
