@@ -19,8 +19,9 @@ from tests.support.controller import Node
 from tests.support.net import free_port as node_port
 
 CONTROL_PLANE = ["etcd", "konnectivity", "kube-apiserver", "worker-config", "k0s-control-api",
-                 "kube-scheduler", "kube-controller-manager", "etcd-learner-promoter", "cert-renewer"]
-NOT_PROCESSES = ("worker-config", "etcd-learner-promoter", "cert-renewer")
+                 "kube-scheduler", "kube-controller-manager", "etcd-learner-promoter", "csr-approver",
+                 "cert-renewer"]
+NOT_PROCESSES = ("worker-config", "etcd-learner-promoter", "csr-approver", "cert-renewer")
 PROCESSES = [name for name in CONTROL_PLANE if name not in NOT_PROCESSES]
 # what --dry-run shows: the rendered control plane (the k0s-api child re-executes k0spy itself)
 RENDERED = [name for name in PROCESSES if name != "k0s-control-api"]
