@@ -14,7 +14,9 @@ Each step is recorded on the Timeline, so `k0spy status timeline` can show where
 
 from __future__ import annotations
 
+import abc
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
@@ -63,6 +65,39 @@ class Component(Protocol):
 
 class ComponentError(K0spyError):
     """A component failed to init, start, become ready or stop."""
+
+
+class TaskComponent(abc.ABC):
+    """A component that is one asyncio task of the daemon (no process of its own): `start` creates the
+    task running `run`, it is ready while the task runs, and `stop` cancels it and waits for it to end.
+
+    Several controller and worker parts are such loops (the learner promoter, the CSR approver, the image
+    bundle importer); one shape keeps their start/stop semantics identical and cancellation-safe.
+    """
+
+    name: str
+    _task: asyncio.Task[None] | None = None
+
+    @abc.abstractmethod
+    async def run(self) -> None:
+        """The loop; runs until cancelled (returning or raising counts as not running any more)."""
+
+    async def init(self) -> None:
+        return None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=self.name)
+
+    async def ready(self) -> None:
+        if self._task is None or self._task.done():
+            raise NotReady(f"{self.name} is not running")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
 
 class Manager:

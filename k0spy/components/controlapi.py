@@ -16,14 +16,13 @@ the same learner first only makes this tick a no-op.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import ssl
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from k0spy.components.base import NotReady
+from k0spy.components.base import NotReady, TaskComponent
 from k0spy.log import get_logger
 from k0spy.paths import Paths
 
@@ -90,7 +89,7 @@ def control_api_component(cfg: ClusterConfig, paths: Paths, runtime_config_yaml:
                             ready_in_background=True)
 
 
-class LearnerPromoter:
+class LearnerPromoter(TaskComponent):
     """Promotes caught-up etcd learners, one per tick; see the module docstring."""
 
     def __init__(self, access: EtcdAccess, interval: float = PROMOTE_INTERVAL) -> None:
@@ -98,20 +97,9 @@ class LearnerPromoter:
         self.access = access
         self.interval = interval
         self.promoted: list[str] = []
-        self._task: asyncio.Task[None] | None = None
         self.log = get_logger(component=PROMOTER)
 
-    async def init(self) -> None:
-        return None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name=PROMOTER)
-
-    async def ready(self) -> None:
-        if self._task is None or self._task.done():
-            raise NotReady("the promoter is not running")
-
-    async def _loop(self) -> None:
+    async def run(self) -> None:
         import aiohttp
 
         from k0spy.joinapi.etcdmembers import etcd_ssl, promote_one_learner
@@ -132,10 +120,3 @@ class LearnerPromoter:
         if name:
             self.promoted.append(name)
             self.log.info("etcd.learner_promoted", member=name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

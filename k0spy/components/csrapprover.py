@@ -24,15 +24,13 @@ What is approved, and how k0spy differs from k0s:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from k0spy.components.base import NotReady
+from k0spy.components.base import TaskComponent
 from k0spy.kube.informer import RELIST_BACKOFF, WATCH_SECONDS, list_and_watch
 from k0spy.log import get_logger
 from k0spy.paths import Paths
@@ -124,7 +122,7 @@ def approved(csr: Doc, now: dt.datetime) -> Doc:
 
 
 # --- mechanism -------------------------------------------------------------------------------------------
-class CSRApprover:
+class CSRApprover(TaskComponent):
     """Watches kubelet serving CSRs with admin.conf and approves the valid ones; see the module doc."""
 
     def __init__(self, paths: Paths, *, backoff: BackoffPolicy = RELIST_BACKOFF,
@@ -136,27 +134,9 @@ class CSRApprover:
         self.approved: list[str] = []
         self._refused: set[str] = set()  # logged once, not at every relist
         self._broken = False
-        self._task: asyncio.Task[None] | None = None
         self.log = get_logger(component=NAME)
 
-    async def init(self) -> None:
-        return None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=NAME)
-
-    async def ready(self) -> None:
-        if self._task is None or self._task.done():
-            raise NotReady("the CSR approver is not running")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
+    async def run(self) -> None:
         async with _AdminSource(self.paths) as kube:
             async def listed(items: list[Doc], _version: str) -> None:
                 if self._broken:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from k0spy.components.base import TaskComponent
 from k0spy.errors import K0spyError
 from k0spy.fsutil import DATA_DIR_MODE, ensure_dir
 from k0spy.log import get_logger
@@ -165,7 +166,7 @@ class CtrError(K0spyError):
     """`ctr` failed; the message carries its output."""
 
 
-class ImageBundles:
+class ImageBundles(TaskComponent):
     """The bundle reconciler as a Component (name `ocibundle`); see the module docstring."""
 
     def __init__(self, paths: Paths, *, ctr: str | None = None, socket: Path | None = None,
@@ -179,7 +180,6 @@ class ImageBundles:
         self.imported: dict[str, int] = {}
         self.passes = 0
         self.log = get_logger(component="ocibundle")
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     async def init(self) -> None:
@@ -187,20 +187,10 @@ class ImageBundles:
         if self.ctr is None:
             self.ctr = find_ctr(self.paths)
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="ocibundle")
-
     async def ready(self) -> None:
         """Imports run in the background (k0s does not hold kubelet back for them)."""
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
+    async def run(self) -> None:
         from k0spy.worker.inotify import DirWatcher, debounce
 
         watcher = DirWatcher(self.paths.images_dir)
