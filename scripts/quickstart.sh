@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for pkg in python3 python3-venv etcd-server containerd runc; do
+for pkg in python3 python3-venv etcd-server containerd runc iptables; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -38,7 +38,7 @@ def worker_flags(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--enable-cloud-provider", is_flag=True,
                      help="Run kubelet with --cloud-provider=external."),
         click.option("--iptables-mode", default="", metavar="MODE",
-                     help="Accepted for k0s compatibility (k0spy uses the host's iptables)."),
+                     help="iptables backend for DATA/bin/iptables*: nft, legacy or auto (detect, as k0s)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -89,7 +89,6 @@ def redacted_argv(argv: list[str], token_arg: str | None) -> list[str]:
 def worker_options(**flags: Any) -> Any:
     from k0spy.roles.worker import WorkerOptions
 
-    flags.pop("iptables_mode", None)
     flags.pop("kubelet_root_dir", None)
     return WorkerOptions.from_cli(**flags)
 

@@ -60,14 +60,17 @@ class WorkerOptions:
     enable_cloud_provider: bool = False
     ignore_pre_flight_checks: bool = False
     log_levels: LogLevels | None = None
+    iptables_mode: str = "auto"
 
     @classmethod
     def from_cli(cls, *, labels: tuple[str, ...] = (), taints: tuple[str, ...] = (),
                  kubelet_extra_args: str = "", logging: str = "", **flags: Any) -> WorkerOptions:
         from k0spy.components.flags import parse_logging
         from k0spy.components.kubelet import parse_extra_args, parse_labels, parse_taints
+        from k0spy.worker.iptables import validate_mode
 
         parse_taints(taints)  # refuse a bad taint before anything starts
+        flags["iptables_mode"] = validate_mode(flags.get("iptables_mode") or "")
         return cls(labels=parse_labels(labels), taints=tuple(taints),
                    kubelet_extra_args=parse_extra_args(kubelet_extra_args),
                    log_levels=parse_logging(logging) if logging else None, **flags)
@@ -259,8 +262,9 @@ async def stage(req: WorkerRequest, timeline: Timeline | None) -> dict[str, Any]
 
 def components(req: WorkerRequest, setup: WorkerSetup, staged: Mapping[str, Any],
                pause_image: str) -> list[Component]:
-    """containerd and the image bundles (unless --cri-socket), then kubelet."""
+    """containerd and the image bundles (unless --cri-socket), the iptables links, then kubelet."""
     from k0spy.worker.images import ImageBundles
+    from k0spy.worker.iptables import IPTablesComponent
 
     def binary(name: str) -> str:
         found = staged.get(name)
@@ -271,6 +275,7 @@ def components(req: WorkerRequest, setup: WorkerSetup, staged: Mapping[str, Any]
         out.append(supervised_containerd(req.paths, pause_image=pause_image, binary=binary("containerd"),
                                          log_level=req.opts.level("containerd")))
         out.append(ImageBundles(req.paths))
+    out.append(IPTablesComponent(req.paths, mode=req.opts.iptables_mode, bundle=req.bundle))
     out.append(KubeletComponent(setup, binary("kubelet")))
     return out
 

@@ -8,12 +8,13 @@ kubelet and the control plane are the contract doubles.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import stat
 
 from tests.support.workerrole import Lab, NsNode, is_ready, node_json, wait_for
 
-WORKER_COMPONENTS = ["containerd", "ocibundle", "kubelet"]
+WORKER_COMPONENTS = ["containerd", "ocibundle", "iptables", "kubelet"]
 ROLE_LABEL = "node.k0sproject.io/role"
 CP_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 
@@ -37,7 +38,12 @@ def test_enable_worker_runs_containerd_and_a_tainted_ready_control_plane_node(ne
     rows = component_rows(node)
     names = list(rows)
     assert names.index("worker-config") == names.index("kube-apiserver") + 1
-    assert names[-3:] == WORKER_COMPONENTS
+    assert names[-4:] == WORKER_COMPONENTS
+    # the node's own namespace has no rules yet: the mode comes from the host's iptables or the kernel,
+    # and DATA/bin/iptables* lead to that backend
+    backend = rows["iptables"]["iptablesMode"]
+    assert backend in ("nft", "legacy") and rows["iptables"]["iptablesWhy"]
+    assert os.readlink(node.data / "bin" / "iptables").endswith(f"xtables-{backend}-multi")
     assert all(rows[name]["state"] == "ready" and rows[name]["pid"] for name in ("containerd", "kubelet"))
 
     version = node.k0spy("ctr", "version")
