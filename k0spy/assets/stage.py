@@ -41,8 +41,9 @@ CHUNK = 1 << 20
 Check = Literal["stat", "sha256"]
 
 # What each role stages (k0s: the controller and worker components' Init). The xtables binaries are not
-# in the worker list: the iptables component stages them itself and may fall back to the host's iptables
-# (Debian ships no xtables-*-multi on PATH, and the dev bundle has none).
+# in the worker list: the iptables component (k0spy.worker.iptables) stages them itself and goes on without
+# them when neither the bundle nor the host has them (the dev bundle has none; Debian's iptables package
+# puts both in /usr/sbin).
 CONTROL_PLANE_BINARIES = (
     "kube-apiserver", "konnectivity-server", "kube-scheduler", "kube-controller-manager",
 )
