@@ -70,7 +70,7 @@ def serving_request_problem(csr: Doc) -> str | None:
         return f"signer is {spec.get('signerName')!r}, not {SIGNER}"
     try:
         request = x509.load_pem_x509_csr(base64.b64decode(spec.get("request") or "", validate=True))
-    except (ValueError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error):
         return "spec.request is not a PEM certificate request"
     orgs = [str(a.value) for a in request.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
     if orgs != [NODES_GROUP]:
@@ -143,11 +143,11 @@ class CSRApprover(TaskComponent):
                     self._broken = False
                     self.log.info("csr.watch_restored")
                 for csr in items:
-                    await self.consider(kube, csr)
+                    await self._consider_safely(kube, csr)
 
             async def changed(kind: str, csr: Doc) -> None:
                 if kind in ("ADDED", "MODIFIED"):
-                    await self.consider(kube, csr)
+                    await self._consider_safely(kube, csr)
 
             async def ended(error: Exception | None) -> None:
                 if error is not None:  # said once; an API server that stays away is retried quietly
@@ -159,6 +159,15 @@ class CSRApprover(TaskComponent):
                                  what="kubelet serving certificate requests", on_list=listed,
                                  on_event=changed, on_end=ended, backoff=self.backoff,
                                  watch_seconds=self.watch_seconds)
+
+    async def _consider_safely(self, kube: Any, csr: Doc) -> None:
+        """One odd request must not break the watch (and, relisted, break it again forever)."""
+        try:
+            await self.consider(kube, csr)
+        except Exception as err:
+            meta = csr.get("metadata") if isinstance(csr, dict) else None
+            name = meta.get("name") if isinstance(meta, dict) else None
+            self.log.error("csr.consider_failed", csr=name, error=f"{type(err).__name__}: {err}")
 
     async def consider(self, kube: Any, csr: Doc) -> None:
         """Approve one request if it is pending, valid and its requester passes the access review."""

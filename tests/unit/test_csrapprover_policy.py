@@ -82,6 +82,12 @@ def test_what_is_refused_says_why(case: dict[str, Any], expected: str) -> None:
     assert problem is not None and expected in problem
 
 
+def test_a_request_of_the_wrong_type_is_refused_not_raised() -> None:
+    odd = csr()
+    odd["spec"]["request"] = 12345
+    assert serving_request_problem(odd) == "spec.request is not a PEM certificate request"
+
+
 def test_decided_reads_approved_and_denied_conditions() -> None:
     assert not decided(csr())
     assert decided(csr(conditions=[{"type": "Approved", "status": "True"}]))
@@ -109,3 +115,16 @@ def test_approval_adds_k0s_condition_and_keeps_the_rest() -> None:
         "message": "Auto approving kubelet serving certificate after SubjectAccessReview.",
         "lastUpdateTime": "2026-11-23T06:00:00Z", "lastTransitionTime": "2026-11-23T06:00:00Z"}]
     assert original["status"]["conditions"] == [earlier]  # the input is not changed
+
+
+async def test_an_odd_object_is_logged_and_does_not_break_the_watch(tmp_path: Any) -> None:
+    from k0spy.components.csrapprover import CSRApprover
+    from k0spy.paths import Paths
+    from tests.support.supervisor import captured_events
+
+    with captured_events() as events:
+        approver = CSRApprover(Paths.build(tmp_path / "data", run_dir=tmp_path / "run"))
+        await approver._consider_safely(None, {"metadata": ["not", "a", "map"], "spec": {}})
+    failed = [e for e in events if e["event"] == "csr.consider_failed"]
+    assert len(failed) == 1 and failed[0]["error"].startswith("AttributeError")
+    assert approver.approved == []
