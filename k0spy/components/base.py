@@ -73,9 +73,15 @@ class TaskComponent(abc.ABC):
 
     Several controller and worker parts are such loops (the learner promoter, the CSR approver, the image
     bundle importer); one shape keeps their start/stop semantics identical and cancellation-safe.
+
+    A cancelled task may still have cleanup to await (closing an API client waits for each TLS connection
+    to shut down, up to asyncio's 30 s when a peer never answers). `stop` waits for it `stop_grace`
+    seconds at most, then logs and cancels it again, which interrupts that cleanup: a daemon that is
+    stopping must not hang on a courtesy to a peer.
     """
 
     name: str
+    stop_grace: float = 5.0
     _task: asyncio.Task[None] | None = None
 
     @abc.abstractmethod
@@ -93,11 +99,20 @@ class TaskComponent(abc.ABC):
             raise NotReady(f"{self.name} is not running")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=self.stop_grace)
+        if not done:
+            log().warning("component.stop_slow", component=self.name, grace=self.stop_grace,
+                          detail="its cleanup is cut short")
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=self.stop_grace)
+            if not done:
+                return
+        with contextlib.suppress(asyncio.CancelledError):
+            task.result()
 
 
 class Manager:

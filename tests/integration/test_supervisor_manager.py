@@ -15,11 +15,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from k0spy.components.base import ComponentError, Manager, NotReady
+from k0spy.components.base import ComponentError, Manager, NotReady, TaskComponent
 from k0spy.components.process import ProcessComponent
 from k0spy.paths import Paths
 from k0spy.status.timeline import Timeline
-from tests.support.supervisor import PINGPONG, Capture, file_probe, pidfd_child_watcher
+from tests.support.supervisor import PINGPONG, Capture, captured_events, file_probe, pidfd_child_watcher
 
 
 @pytest.fixture(autouse=True)
@@ -229,3 +229,36 @@ async def test_uid_dropped_to_system_user_with_gid_0() -> None:
         assert missing.process is not None and missing.process.spec.uid is None
     finally:
         shutil.rmtree(top)
+
+
+class SlowCleanup(TaskComponent):
+    """A loop whose cleanup, once cancelled, would wait a minute (a TLS peer that never answers)."""
+
+    name = "slow-cleanup"
+    stop_grace = 0.2
+
+    def __init__(self) -> None:
+        self.cleanup_cut_short = False
+
+    async def run(self) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                self.cleanup_cut_short = True
+                raise
+
+
+async def test_a_task_component_whose_cleanup_hangs_does_not_hang_the_stop() -> None:
+    component = SlowCleanup()
+    with captured_events() as events:
+        await component.start()
+        await component.ready()
+        await asyncio.sleep(0)
+        await component.stop()
+    assert component.cleanup_cut_short and component._task is None
+    with pytest.raises(NotReady, match="slow-cleanup is not running"):
+        await component.ready()
+    assert [e["event"] for e in events if e["event"] == "component.stop_slow"] == ["component.stop_slow"]

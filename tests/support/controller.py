@@ -96,8 +96,12 @@ def wait_daemon_ready(proc: subprocess.Popen[bytes] | None, log: Any, what: str,
     raise AssertionError(f"{what} not ready after {timeout}s:\n{tail()}")
 
 
-def stop_daemon(proc: subprocess.Popen[bytes] | None, timeout: float) -> int:
-    """SIGTERM a daemon started in its own session and wait; SIGKILL its group if it does not stop."""
+def stop_daemon(proc: subprocess.Popen[bytes] | None, timeout: float, log_path: Path | None = None) -> int:
+    """SIGTERM a daemon started in its own session and wait; SIGKILL its group if it does not stop.
+
+    When it has to SIGKILL, the daemon log's last lines go to stderr, which pytest shows with the failure:
+    they say which component's stop was still pending.
+    """
     if proc is None:
         return 0
     if proc.poll() is None:
@@ -105,6 +109,10 @@ def stop_daemon(proc: subprocess.Popen[bytes] | None, timeout: float) -> int:
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            if log_path is not None and log_path.exists():
+                tail = log_path.read_text(errors="replace").splitlines()[-40:]
+                print(f"daemon still running {timeout:g}s after SIGTERM; its last log lines:",
+                      *tail, sep="\n", file=sys.stderr)
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     return proc.returncode
@@ -175,7 +183,7 @@ class Node:
         return out
 
     def stop(self, timeout: float = 60) -> int:
-        code = stop_daemon(self.proc, timeout)
+        code = stop_daemon(self.proc, timeout, self.log_path)
         self.proc = None
         return code
 

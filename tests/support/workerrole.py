@@ -189,7 +189,7 @@ class WorkerNode:
         return "\n".join(self.current_log().splitlines()[-lines:])
 
     def stop(self, timeout: float = 30) -> int:
-        code = stop_daemon(self.proc, timeout)
+        code = stop_daemon(self.proc, timeout, self.log_path)
         self.proc = None
         return code
 
