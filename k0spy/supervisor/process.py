@@ -232,6 +232,7 @@ class SupervisedProcess:
     async def _supervise(self, child: Child | None) -> None:
         assert self._stop is not None
         policy, attempt = self.spec.backoff, 0
+        unreported: Child | None = None  # exited, reported once its successor runs (or in `finally`)
         try:
             while True:
                 if child is not None:
@@ -256,10 +257,12 @@ class SupervisedProcess:
                 self._set(ProcessState.STARTING)
                 self.restarts += 1
                 try:
-                    child = await self._spawn(unreported)
+                    child = await self._spawn(unreported)  # reports `unreported` once the new child runs
+                    unreported = None
                 except OSError as err:
                     if unreported is not None:
                         self._report_exit(unreported)
+                        unreported = None
                     child = None
                     self.last_exit, self.last_exit_at = f"exec failed: {err.strerror or err}", time.time()
                     self.log.error("process.exec_failed", error=str(err), restart=self.restarts)
@@ -268,6 +271,8 @@ class SupervisedProcess:
                 await self._terminate(self._child)
             raise
         finally:
+            if unreported is not None:  # stopped in the instant before its successor was spawned
+                self._report_exit(unreported)
             self.backoff = self.next_restart_at = None
             if self._state is not ProcessState.STOPPED:
                 if self._state is not ProcessState.STOPPING and self._state.alive:

@@ -220,3 +220,31 @@ async def test_cancelling_the_supervising_task_stops_the_child(paths: Paths) -> 
         await p._task
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     await p.stop()
+
+
+class StoppedAtBackoff(SupervisedProcess):
+    """A stop that lands in the instant between a child's exit and its immediate respawn."""
+
+    def _set(self, new: ProcessState, **fields: object) -> None:
+        super()._set(new, **fields)
+        if new is ProcessState.BACKOFF and self._stop is not None:
+            self._stop.set()
+
+
+async def test_a_stop_between_exit_and_immediate_respawn_still_reports_the_exit(paths: Paths) -> None:
+    """The exit of a child respawned at once is reported after the respawn; a stop in between used to
+    drop it: no log line, a stale pid file, and the child's transport left open."""
+    import gc
+
+    cap = Capture()
+    spec = pingpong_spec(paths, "quitter", "--exit", "3",
+                         backoff=BackoffPolicy(first=0.0, initial=1.0, cap=1.0, jitter=0))
+    with captured_events() as events:
+        process = StoppedAtBackoff(spec, cap.renderer)
+        await process.start()
+        await until(lambda: process.state is ProcessState.STOPPED, what="the stop")
+        await process.stop()
+    exits = [e for e in events if e["event"] == "process.exited"]
+    assert len(exits) == 1 and exits[0]["how"] == "exited with code 3"
+    assert process.spawns == 1 and not spec.pid_file.exists()
+    gc.collect()  # an unclosed transport would surface here as a ResourceWarning (an error in this suite)
