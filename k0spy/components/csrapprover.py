@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from k0spy.components.base import TaskComponent
+from k0spy.kube.csr import with_approval
 from k0spy.kube.informer import RELIST_BACKOFF, WATCH_SECONDS, list_and_watch
 from k0spy.log import get_logger
 from k0spy.paths import Paths
@@ -113,12 +114,7 @@ def access_review(csr: Doc) -> Doc:
 
 def approved(csr: Doc, now: dt.datetime) -> Doc:
     """The CSR with k0s's Approved condition added (the body for the `/approval` subresource)."""
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    status = dict(csr.get("status") or {})
-    status["conditions"] = [*(status.get("conditions") or []), {
-        "type": "Approved", "status": "True", "reason": REASON, "message": MESSAGE,
-        "lastUpdateTime": stamp, "lastTransitionTime": stamp}]
-    return {**csr, "status": status}
+    return with_approval(csr, reason=REASON, message=MESSAGE, now=now)
 
 
 # --- mechanism -------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from k0spy.errors import K0spyError
 from k0spy.fsutil import DATA_DIR_MODE, OWNER_ONLY_MODE, atomic_write, ensure_dir
+from k0spy.kube.csr import with_approval
 from k0spy.log import get_logger
 from k0spy.paths import Paths
 
@@ -96,15 +97,9 @@ def issued_certificate(csr: dict[str, Any]) -> bytes | None:
 
 def approval(csr: dict[str, Any]) -> dict[str, Any]:
     """The CSR with an Approved condition added (for the `/approval` subresource)."""
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    out = dict(csr)
-    status = dict(out.get("status") or {})
-    status["conditions"] = [*(status.get("conditions") or []), {
-        "type": "Approved", "status": "True", "reason": "AutoApproved",
-        "message": "approved by k0spy for its embedded worker (admin credentials)",
-        "lastUpdateTime": now, "lastTransitionTime": now}]
-    out["status"] = status
-    return out
+    return with_approval(csr, reason="AutoApproved",
+                         message="approved by k0spy for its embedded worker (admin credentials)",
+                         now=dt.datetime.now(dt.UTC))
 
 
 def kubelet_kubeconfig(server: str, ca_pem: bytes | None, client_pem: Path) -> str:
