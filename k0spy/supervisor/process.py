@@ -153,7 +153,8 @@ class SupervisedProcess:
             self._set(ProcessState.RUNNING, reason=message)
 
     # --- spawning ---------------------------------------------------------------------------------
-    def _popen_kwargs(self) -> dict[str, Any]:
+    def _launch(self) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """(argv, Popen keyword arguments); as root with a uid, either Popen or `setpriv` drops to it."""
         spec = self.spec
         if self._env is None:  # built once: about 0.1 ms that would otherwise sit on every restart's path
             self._env = build_env(spec.environ if spec.environ is not None else os.environ, spec.data_dir,
@@ -165,21 +166,20 @@ class SupervisedProcess:
             "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "cwd": spec.data_dir, "env": env,
             "start_new_session": True,
         }
-        if os.geteuid() == 0 and spec.uid is not None and spec.setpriv is None:
-            kwargs.update(user=spec.uid, group=spec.gid if spec.gid is not None else 0, extra_groups=[])
-        return kwargs
-
-    def _argv(self) -> tuple[str, ...]:
-        spec = self.spec
-        if spec.setpriv is not None and spec.uid is not None and os.geteuid() == 0:
-            return setpriv_argv(spec.setpriv, spec.argv, spec.uid, spec.gid if spec.gid is not None else 0)
-        return spec.argv
+        if os.geteuid() != 0 or spec.uid is None:
+            return spec.argv, kwargs
+        gid = spec.gid if spec.gid is not None else 0
+        if spec.setpriv is not None:
+            return setpriv_argv(spec.setpriv, spec.argv, spec.uid, gid), kwargs
+        kwargs.update(user=spec.uid, group=gid, extra_groups=[])
+        return spec.argv, kwargs
 
     async def _spawn(self, previous: Child | None = None) -> Child:
         """Spawn a child; `previous`, an exited child not yet reported, is reported right after the spawn."""
         loop = asyncio.get_running_loop()
         child = Child(self.spec.name, self.renderer, loop)
-        transport, _ = await loop.subprocess_exec(lambda: child, *self._argv(), **self._popen_kwargs())
+        argv, kwargs = self._launch()
+        transport, _ = await loop.subprocess_exec(lambda: child, *argv, **kwargs)
         child.pid = transport.get_pid()
         child.started_mono, child.started_wall = time.monotonic(), time.time()
         if self.spec.stdin is not None:
